@@ -1,0 +1,131 @@
+//! The recorder: writes attempt outcomes to the store in batches, so that
+//! recording every attempt costs a handful of statements per batch rather
+//! than per attempt.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use deadpool_postgres::Pool;
+
+use crate::store::deliveries::{self, Outcome};
+use crate::store::StoreError;
+
+/// An outcome to write.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Record(pub Outcome);
+
+/// Largest batch written in one transaction.
+const MAX_BATCH: usize = 1_000;
+/// How long the first outcome of a batch waits for company.
+const LINGER: Duration = Duration::from_millis(2);
+
+/// Buffers outcomes and writes them. One flush is in flight at a time, so a
+/// delivery's outcomes reach the store in the order they happened.
+pub struct Recorder {
+    pool: Pool,
+    /// Outcomes not yet written, oldest first.
+    buffer: Vec<Outcome>,
+    /// A write is under way.
+    flushing: bool,
+    /// A flush is scheduled by the linger timer.
+    scheduled: bool,
+    /// Consecutive failed writes, for the retry backoff.
+    failures: u32,
+}
+
+impl Recorder {
+    /// A recorder writing through `pool`.
+    pub fn new(pool: Pool) -> Self {
+        Recorder {
+            pool,
+            buffer: Vec::new(),
+            flushing: false,
+            scheduled: false,
+            failures: 0,
+        }
+    }
+
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.flushing || self.buffer.is_empty() {
+            return;
+        }
+        self.flushing = true;
+        let take = self.buffer.len().min(MAX_BATCH);
+        let batch: Vec<Outcome> = self.buffer.drain(..take).collect();
+        let pool = self.pool.clone();
+        async move {
+            let result = write(&pool, &batch).await;
+            (batch, result)
+        }
+        .into_actor(self)
+        .map(|(batch, result), act, ctx| {
+            act.flushing = false;
+            match result {
+                Ok(()) => {
+                    act.failures = 0;
+                    metrics::counter!("trackwire_outcomes_recorded_total").increment(batch.len() as u64);
+                    act.flush(ctx);
+                }
+                Err(error) => {
+                    // Put the batch back in front: nothing is dropped, and
+                    // order is kept.
+                    act.failures += 1;
+                    let wait = Duration::from_millis(100 * 2u64.pow(act.failures.min(6)));
+                    tracing::error!(%error, outcomes = batch.len(), retry_in = ?wait, "could not record outcomes");
+                    act.buffer.splice(0..0, batch);
+                    act.scheduled = true;
+                    ctx.run_later(wait, |act, ctx| {
+                        act.scheduled = false;
+                        act.flush(ctx);
+                    });
+                }
+            }
+        })
+        .spawn(ctx);
+    }
+}
+
+async fn write(pool: &Pool, batch: &[Outcome]) -> Result<(), StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    deliveries::record_outcomes(&*tx, batch).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+impl Actor for Recorder {
+    type Context = Context<Self>;
+}
+
+impl Handler<Record> for Recorder {
+    type Result = ();
+
+    fn handle(&mut self, Record(outcome): Record, ctx: &mut Self::Context) {
+        self.buffer.push(outcome);
+        if self.buffer.len() >= MAX_BATCH {
+            self.flush(ctx);
+        } else if !self.scheduled && !self.flushing {
+            self.scheduled = true;
+            ctx.run_later(LINGER, |act, ctx| {
+                act.scheduled = false;
+                act.flush(ctx);
+            });
+        }
+    }
+}
+
+/// Asks for everything buffered to be written; answers whether the buffer is
+/// empty and no write is under way. Used at shutdown, polled until true.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct Drain;
+
+impl Handler<Drain> for Recorder {
+    type Result = bool;
+
+    fn handle(&mut self, _: Drain, ctx: &mut Self::Context) -> bool {
+        self.flush(ctx);
+        self.buffer.is_empty() && !self.flushing
+    }
+}

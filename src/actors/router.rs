@@ -1,0 +1,272 @@
+//! The router: owns the routing table (endpoint id → its actor) and hands each
+//! newly stored delivery to its endpoint's actor without ever waiting on one.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::dev::SendError;
+use actix::prelude::*;
+
+use super::endpoint::{Control, Deliver, EndpointActor, WebhookClient};
+use super::recorder::Recorder;
+use super::DeliveryDeps;
+use crate::store::deliveries::PendingDelivery;
+use crate::store::endpoints::{self, Endpoint};
+use crate::store::StoreError;
+
+/// Newly stored deliveries, each for one endpoint.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Dispatch(pub Vec<(String, PendingDelivery)>);
+
+/// Re-read every active endpoint from the store and bring the actors in line:
+/// start new ones, reconfigure changed ones, retire removed ones.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reload;
+
+/// One endpoint changed in the store (from the change notification channel).
+/// An empty id means "something changed that affects many": reload all.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EndpointChanged(pub String);
+
+/// How many endpoint actors are running, for health checks and tests.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct CountEndpoints;
+
+/// A delivery worker: a thread with its own event loop, HTTP client and
+/// recorder. Endpoint actors are spread across the workers.
+#[derive(Clone)]
+pub struct Worker {
+    /// The thread's event loop.
+    pub arbiter: ArbiterHandle,
+    /// Connections made by this worker's actors.
+    pub http: WebhookClient,
+    /// Writes this worker's outcomes.
+    pub recorder: Addr<Recorder>,
+}
+
+struct Route {
+    endpoint: Arc<Endpoint>,
+    deliver: Recipient<Deliver>,
+    control: Recipient<Control>,
+}
+
+/// See the module documentation.
+pub struct Router {
+    deps: DeliveryDeps,
+    workers: Vec<Worker>,
+    /// The running endpoint actors.
+    routes: HashMap<String, Route>,
+    /// Endpoints whose mailbox was full when a delivery was pushed: each is
+    /// told to catch up from the store as soon as its mailbox has room.
+    parked: HashSet<String>,
+    /// Round-robin placement of new actors on workers.
+    next_worker: usize,
+    /// How often parked endpoints are re-offered and the table re-read.
+    refill_interval: Duration,
+    reload_interval: Duration,
+}
+
+impl Router {
+    /// A router placing endpoint actors on `workers` (at least one).
+    pub fn new(deps: DeliveryDeps, workers: Vec<Worker>, reload_interval: Duration) -> Self {
+        let refill_interval = deps.config.refill_interval;
+        Router {
+            deps,
+            workers,
+            routes: HashMap::new(),
+            parked: HashSet::new(),
+            next_worker: 0,
+            refill_interval,
+            reload_interval,
+        }
+    }
+
+    fn start_actor(&mut self, endpoint: Arc<Endpoint>) {
+        let worker = self.workers[self.next_worker % self.workers.len()].clone();
+        self.next_worker += 1;
+        let deps = self.deps.clone();
+        let for_actor = endpoint.clone();
+        let addr = Supervisor::start_in_arbiter(&worker.arbiter, move |_| {
+            EndpointActor::new(for_actor, deps, worker.http, worker.recorder)
+        });
+        tracing::info!(endpoint_id = %endpoint.id, partner_id = %endpoint.partner_id, "endpoint actor started");
+        self.routes.insert(
+            endpoint.id.clone(),
+            Route {
+                endpoint,
+                deliver: addr.clone().recipient(),
+                control: addr.recipient(),
+            },
+        );
+    }
+
+    fn retire(&mut self, id: &str) {
+        if let Some(route) = self.routes.remove(id) {
+            // Sent with do_send: retirement must not be lost to a full mailbox.
+            route.control.do_send(Control::Retire);
+            self.parked.remove(id);
+            tracing::info!(endpoint_id = %id, "endpoint actor retired");
+        }
+    }
+
+    fn apply(&mut self, endpoint: Endpoint) {
+        match self.routes.get_mut(&endpoint.id) {
+            None => self.start_actor(Arc::new(endpoint)),
+            Some(route) if changed(&route.endpoint, &endpoint) => {
+                let endpoint = Arc::new(endpoint);
+                route.endpoint = endpoint.clone();
+                route.control.do_send(Control::Reconfigure(endpoint));
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn apply_all(&mut self, active: Vec<Endpoint>) {
+        let keep: HashSet<String> = active.iter().map(|e| e.id.clone()).collect();
+        let gone: Vec<String> = self
+            .routes
+            .keys()
+            .filter(|id| !keep.contains(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            self.retire(&id);
+        }
+        for endpoint in active {
+            self.apply(endpoint);
+        }
+    }
+
+    fn reload(&mut self, ctx: &mut Context<Self>) {
+        let pool = self.deps.pool.clone();
+        async move {
+            let client = pool.get().await?;
+            endpoints::list_active(&**client).await
+        }
+        .into_actor(self)
+        .map(
+            |result: Result<Vec<Endpoint>, StoreError>, act, _| match result {
+                Ok(active) => act.apply_all(active),
+                Err(error) => tracing::warn!(%error, "could not reload endpoints"),
+            },
+        )
+        .wait(ctx);
+    }
+
+    /// Re-offers parked endpoints their catch-up.
+    fn refill(&mut self) {
+        let routes = &self.routes;
+        self.parked.retain(|id| match routes.get(id) {
+            None => false,
+            Some(route) => match route.control.try_send(Control::CatchUp) {
+                Ok(()) => false,
+                Err(SendError::Full(_)) => true,
+                Err(SendError::Closed(_)) => false,
+            },
+        });
+    }
+}
+
+/// Whether the actor needs the new settings.
+fn changed(old: &Endpoint, new: &Endpoint) -> bool {
+    old.url != new.url
+        || old.schema_version != new.schema_version
+        || old.updated_at != new.updated_at
+        || old.secrets.len() != new.secrets.len()
+        || old
+            .secrets
+            .iter()
+            .zip(&new.secrets)
+            .any(|(a, b)| a.as_str() != b.as_str())
+}
+
+impl Actor for Router {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Ingest waits on the router (backpressure), never on an endpoint.
+        ctx.set_mailbox_capacity(64);
+        ctx.run_interval(self.refill_interval, |act, _| act.refill());
+        // Change notifications are the fast path; this is the safety net for
+        // a notification lost while the listening connection was down.
+        ctx.run_interval(self.reload_interval, |act, ctx| act.reload(ctx));
+    }
+}
+
+impl Handler<Dispatch> for Router {
+    type Result = ();
+
+    fn handle(&mut self, Dispatch(deliveries): Dispatch, _: &mut Self::Context) {
+        for (endpoint_id, delivery) in deliveries {
+            if self.parked.contains(&endpoint_id) {
+                // Already behind: the actor will find it in the store.
+                continue;
+            }
+            let Some(route) = self.routes.get(&endpoint_id) else {
+                // Not started yet (created moments ago): its actor pages it
+                // from the store when it starts.
+                continue;
+            };
+            match route.deliver.try_send(Deliver(delivery)) {
+                Ok(()) => {}
+                Err(SendError::Full(_)) => {
+                    metrics::counter!("trackwire_mailbox_overflows_total", "endpoint" => endpoint_id.clone())
+                        .increment(1);
+                    self.parked.insert(endpoint_id);
+                }
+                Err(SendError::Closed(_)) => {
+                    tracing::warn!(endpoint_id = %endpoint_id, "endpoint actor has stopped; its work stays in the store");
+                }
+            }
+        }
+    }
+}
+
+impl Handler<Reload> for Router {
+    type Result = ();
+
+    fn handle(&mut self, _: Reload, ctx: &mut Self::Context) {
+        self.reload(ctx);
+    }
+}
+
+impl Handler<EndpointChanged> for Router {
+    type Result = ();
+
+    fn handle(&mut self, EndpointChanged(id): EndpointChanged, ctx: &mut Self::Context) {
+        if id.is_empty() {
+            self.reload(ctx);
+            return;
+        }
+        let pool = self.deps.pool.clone();
+        let lookup = id.clone();
+        async move {
+            let client = pool.get().await?;
+            endpoints::get_active(&**client, &lookup).await
+        }
+        .into_actor(self)
+        .map(
+            move |result: Result<Option<Endpoint>, StoreError>, act, _| match result {
+                Ok(Some(endpoint)) => act.apply(endpoint),
+                Ok(None) => act.retire(&id),
+                Err(error) => {
+                    tracing::warn!(%error, endpoint_id = %id, "could not reload endpoint")
+                }
+            },
+        )
+        .wait(ctx);
+    }
+}
+
+impl Handler<CountEndpoints> for Router {
+    type Result = usize;
+
+    fn handle(&mut self, _: CountEndpoints, _: &mut Self::Context) -> usize {
+        self.routes.len()
+    }
+}

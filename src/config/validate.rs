@@ -1,0 +1,223 @@
+//! Semantic checks that the types alone cannot express.
+
+use std::time::Duration;
+
+use super::{duration, Config, ConfigError};
+
+/// The event type names `cdc.status_map` may map to. Kept as strings here so
+/// configuration does not depend on the schema module; a test there can
+/// assert the two lists agree.
+pub const EVENT_TYPE_NAMES: [&str; 6] = [
+    "order_confirmed",
+    "out_for_delivery",
+    "delivered",
+    "delivery_failed",
+    "return_initiated",
+    "return_picked_up",
+];
+
+/// librdkafka properties that have a dedicated key, so that each setting has
+/// exactly one place to live.
+const DEDICATED_PROPERTIES: [(&str, &str); 3] = [
+    ("bootstrap.servers", "kafka.brokers"),
+    ("group.id", "kafka.group_id"),
+    ("session.timeout.ms", "kafka.session_timeout"),
+];
+
+/// Kafka's limit on topic name length.
+const MAX_TOPIC_LEN: usize = 249;
+
+/// Upper bound of `kafka.batch_size`: one transaction should stay short
+/// enough not to hold locks or memory for long.
+const MAX_BATCH_SIZE: usize = 10_000;
+
+impl Config {
+    /// Checks values against each other and against their allowed ranges.
+    /// The first problem found is returned, naming its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_database()?;
+        self.validate_kafka()?;
+        self.validate_cdc()?;
+        self.validate_delivery()?;
+        if self.log.level.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "log.level",
+                "must not be empty; use a filter such as \"info\"",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_database(&self) -> Result<(), ConfigError> {
+        let db = &self.database;
+        if !(db.url.starts_with("postgres://") || db.url.starts_with("postgresql://")) {
+            return Err(ConfigError::invalid(
+                "database.url",
+                "must start with postgres:// or postgresql://",
+            ));
+        }
+        at_least_one("database.pool_size", db.pool_size)?;
+        positive("database.connect_timeout", db.connect_timeout)
+    }
+
+    fn validate_kafka(&self) -> Result<(), ConfigError> {
+        let kafka = &self.kafka;
+        if kafka.brokers.split(',').all(|b| b.trim().is_empty()) {
+            return Err(ConfigError::invalid(
+                "kafka.brokers",
+                "must list at least one host:port",
+            ));
+        }
+        not_blank("kafka.group_id", &kafka.group_id)?;
+        topic_name("kafka.cdc_topic", &kafka.cdc_topic)?;
+        topic_name("kafka.dlq_topic", &kafka.dlq_topic)?;
+        if kafka.cdc_topic == kafka.dlq_topic {
+            return Err(ConfigError::invalid(
+                "kafka.dlq_topic",
+                format!(
+                    "must differ from kafka.cdc_topic (both are {:?}): dead letters \
+                     would be consumed as CDC records",
+                    kafka.dlq_topic
+                ),
+            ));
+        }
+        positive("kafka.session_timeout", kafka.session_timeout)?;
+        if !(1..=MAX_BATCH_SIZE).contains(&kafka.batch_size) {
+            return Err(ConfigError::invalid(
+                "kafka.batch_size",
+                format!(
+                    "must be between 1 and {MAX_BATCH_SIZE}, got {}",
+                    kafka.batch_size
+                ),
+            ));
+        }
+        for name in kafka.properties.keys() {
+            let key = format!("kafka.properties.{name}");
+            if name.trim().is_empty() {
+                return Err(ConfigError::invalid(key, "property name is empty"));
+            }
+            if let Some((_, dedicated)) = DEDICATED_PROPERTIES.iter().find(|(p, _)| p == name) {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("set {dedicated} instead"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_cdc(&self) -> Result<(), ConfigError> {
+        let cdc = &self.cdc;
+        if cdc.status_map.is_empty() {
+            return Err(ConfigError::invalid(
+                "cdc.status_map",
+                "maps no status, so no event would ever be emitted",
+            ));
+        }
+        for (status, event_type) in &cdc.status_map {
+            if !EVENT_TYPE_NAMES.contains(&event_type.as_str()) {
+                return Err(ConfigError::invalid(
+                    format!("cdc.status_map.{status}"),
+                    format!(
+                        "unknown event type {event_type:?}; valid event types are {}",
+                        EVENT_TYPE_NAMES.join(", ")
+                    ),
+                ));
+            }
+        }
+        let columns = &cdc.columns;
+        not_blank("cdc.columns.order_id", &columns.order_id)?;
+        not_blank("cdc.columns.partner_id", &columns.partner_id)?;
+        not_blank("cdc.columns.status", &columns.status)
+    }
+
+    fn validate_delivery(&self) -> Result<(), ConfigError> {
+        let delivery = &self.delivery;
+        if delivery.retry_schedule.is_empty() {
+            return Err(ConfigError::invalid(
+                "delivery.retry_schedule",
+                "must list at least one retry wait, e.g. [\"30s\", \"2m\", \"8m\"]",
+            ));
+        }
+        for (i, wait) in delivery.retry_schedule.iter().enumerate() {
+            positive(&format!("delivery.retry_schedule[{i}]"), *wait)?;
+        }
+        // `contains` is false for NaN, so NaN is rejected too.
+        if !(0.0..=1.0).contains(&delivery.jitter) {
+            return Err(ConfigError::invalid(
+                "delivery.jitter",
+                format!(
+                    "must be between 0.0 and 1.0 (a fraction: 0.2 = +-20%), got {}",
+                    delivery.jitter
+                ),
+            ));
+        }
+        positive("delivery.attempt_timeout", delivery.attempt_timeout)?;
+        positive("delivery.connect_timeout", delivery.connect_timeout)?;
+        at_least_one("delivery.mailbox_capacity", delivery.mailbox_capacity)?;
+        at_least_one("delivery.max_in_flight", delivery.max_in_flight)?;
+        positive("delivery.max_age", delivery.max_age)?;
+        positive("delivery.refill_interval", delivery.refill_interval)?;
+        for (i, host) in delivery.allow_insecure_hosts.iter().enumerate() {
+            let bare = !host.is_empty()
+                && !host.contains("://")
+                && !host.contains('/')
+                && !host.contains(char::is_whitespace);
+            if !bare {
+                return Err(ConfigError::invalid(
+                    format!("delivery.allow_insecure_hosts[{i}]"),
+                    format!("{host:?} is not a bare host name or IP address (no scheme, path or spaces)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rejects a zero duration at `key`.
+fn positive(key: &str, value: Duration) -> Result<(), ConfigError> {
+    if value.is_zero() {
+        return Err(ConfigError::invalid(
+            key,
+            format!("must be greater than 0, got {}", duration::format(value)),
+        ));
+    }
+    Ok(())
+}
+
+/// Rejects a zero count at `key`.
+fn at_least_one(key: &str, value: usize) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::invalid(key, "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// Rejects an empty or whitespace-only string at `key`.
+fn not_blank(key: &str, value: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() {
+        return Err(ConfigError::invalid(key, "must not be empty"));
+    }
+    Ok(())
+}
+
+/// Checks Kafka's topic name rules, so a typo fails at start-up instead of
+/// as a broker error on first use.
+fn topic_name(key: &str, topic: &str) -> Result<(), ConfigError> {
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if topic.is_empty()
+        || topic.len() > MAX_TOPIC_LEN
+        || topic == "."
+        || topic == ".."
+        || !topic.chars().all(legal)
+    {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "{topic:?} is not a valid Kafka topic name (1 to {MAX_TOPIC_LEN} characters \
+                 of a-z, A-Z, 0-9, '.', '_', '-')"
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! Ingest: consumes the CDC topic, turns order-status transitions into
+//! events, stores each event with its deliveries, and only then lets the
+//! record's offset be committed.
+//!
+//! Records are handled in batches (up to `kafka.batch_size`, waiting at most
+//! `kafka.batch_linger` to fill one), each batch in one transaction. A record
+//! that cannot be understood is quarantined in that same transaction; one the
+//! database itself rejects is retried alone and quarantined with the
+//! database's reason. Either way the partition moves on.
+
+pub mod debezium;
+pub mod mapping;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix::Addr;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Message, OwnedMessage};
+use tokio::sync::watch;
+
+use crate::actors::router::{Dispatch, Router};
+use crate::schema::EventData;
+use crate::store::deliveries::PendingDelivery;
+use crate::store::ingest::{self as ingest_store, SourcePosition};
+use crate::store::StoreError;
+use debezium::Record;
+use mapping::{Mapped, Mapper, SkipReason};
+
+/// What one record becomes.
+enum Verdict {
+    Event(Box<EventData>),
+    Skip(SkipReason),
+    Quarantine(String),
+}
+
+struct Prepared {
+    message: OwnedMessage,
+    position: SourcePosition,
+    verdict: Verdict,
+}
+
+/// The ingest loop and what it needs.
+pub struct Ingest {
+    consumer: StreamConsumer,
+    pool: Pool,
+    mapper: Mapper,
+    router: Addr<Router>,
+    batch_size: usize,
+    linger: Duration,
+}
+
+impl Ingest {
+    /// An ingest loop over an already subscribed consumer.
+    pub fn new(
+        consumer: StreamConsumer,
+        pool: Pool,
+        mapper: Mapper,
+        router: Addr<Router>,
+        batch_size: usize,
+        linger: Duration,
+    ) -> Self {
+        Ingest {
+            consumer,
+            pool,
+            mapper,
+            router,
+            batch_size,
+            linger,
+        }
+    }
+
+    /// Runs until `shutdown` turns true. Offsets of stored records are
+    /// committed on the way out.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let first = tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                m = self.consumer.recv() => m,
+            };
+            let mut batch = match first {
+                Ok(m) => vec![m.detach()],
+                Err(error) => {
+                    tracing::warn!(%error, "kafka consumer error");
+                    metrics::counter!("trackwire_kafka_errors_total").increment(1);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            let deadline = tokio::time::Instant::now() + self.linger;
+            while batch.len() < self.batch_size {
+                match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
+                    Ok(Ok(m)) => batch.push(m.detach()),
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "kafka consumer error");
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            let prepared: Vec<Prepared> = batch.into_iter().map(|m| self.prepare(m)).collect();
+            let Some(created) = self.persist(&prepared, &mut shutdown).await else {
+                // Shutting down before the batch was stored: its offsets are
+                // not committed, so it will be consumed again.
+                break;
+            };
+            self.store_offsets(&prepared);
+            if !created.is_empty() {
+                // Waiting here is backpressure from the router alone; the
+                // router never waits on an endpoint.
+                if let Err(error) = self.router.send(Dispatch(created)).await {
+                    tracing::error!(%error, "router unavailable; deliveries stay in the store");
+                }
+            }
+        }
+        if let Err(error) = self.consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::debug!(%error, "final offset commit");
+        }
+        tracing::info!("ingest stopped");
+    }
+
+    fn prepare(&self, message: OwnedMessage) -> Prepared {
+        let position = SourcePosition {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            appended_at: message
+                .timestamp()
+                .to_millis()
+                .and_then(DateTime::<Utc>::from_timestamp_millis),
+        };
+        let verdict = match debezium::decode(message.payload()) {
+            Ok(Record::Tombstone) => Verdict::Skip(SkipReason::Tombstone),
+            Ok(Record::Change(change)) => match self.mapper.map(&change) {
+                Ok(Mapped::Event(data)) => Verdict::Event(data),
+                Ok(Mapped::Skip(reason)) => Verdict::Skip(reason),
+                Err(error) => Verdict::Quarantine(error.to_string()),
+            },
+            Err(error) => Verdict::Quarantine(error.to_string()),
+        };
+        Prepared {
+            message,
+            position,
+            verdict,
+        }
+    }
+
+    /// Stores a batch, retrying transient failures until it succeeds or the
+    /// service shuts down (`None`).
+    async fn persist(
+        &self,
+        batch: &[Prepared],
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Option<Vec<(String, PendingDelivery)>> {
+        let mut wait = Duration::from_millis(100);
+        loop {
+            let result = match self.store_batch(batch).await {
+                Err(e) if !e.is_transient() && batch.len() > 1 => {
+                    self.store_one_by_one(batch).await
+                }
+                other => other,
+            };
+            match result {
+                Ok(created) => {
+                    count(batch);
+                    return Some(created);
+                }
+                Err(error) => {
+                    tracing::error!(%error, records = batch.len(), retry_in = ?wait, "could not store records; retrying");
+                    tokio::select! {
+                        biased;
+                        _ = shutdown.changed() => return None,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    async fn store_batch(
+        &self,
+        batch: &[Prepared],
+    ) -> Result<Vec<(String, PendingDelivery)>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Statements are issued together and pipelined on the connection.
+        let writes = batch.iter().map(|p| write(&tx, p, None));
+        let results = futures_util::future::try_join_all(writes).await?;
+        tx.commit().await?;
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    /// After the database refused a batch for its content: each record in its
+    /// own transaction, quarantining the ones it refuses.
+    async fn store_one_by_one(
+        &self,
+        batch: &[Prepared],
+    ) -> Result<Vec<(String, PendingDelivery)>, StoreError> {
+        let mut created = Vec::new();
+        let mut client = self.pool.get().await?;
+        for p in batch {
+            let tx = client.transaction().await?;
+            match write(&tx, p, None).await {
+                Ok(c) => {
+                    tx.commit().await?;
+                    created.extend(c);
+                }
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    drop(tx);
+                    let tx = client.transaction().await?;
+                    write(&tx, p, Some(&format!("rejected by the database: {e}"))).await?;
+                    tx.commit().await?;
+                }
+            }
+        }
+        Ok(created)
+    }
+
+    fn store_offsets(&self, batch: &[Prepared]) {
+        let mut highest: HashMap<(&str, i32), i64> = HashMap::new();
+        for p in batch {
+            let slot = highest
+                .entry((p.message.topic(), p.message.partition()))
+                .or_insert(p.message.offset());
+            *slot = (*slot).max(p.message.offset());
+        }
+        for ((topic, partition), offset) in highest {
+            // Fails only when the partition was revoked meanwhile; the new
+            // owner consumes the batch again and finds it stored.
+            if let Err(error) = self.consumer.store_offset(topic, partition, offset) {
+                tracing::debug!(%error, topic, partition, offset, "offset not stored");
+            }
+        }
+    }
+}
+
+/// Writes one record: its event and deliveries, or (when `rejected` says why,
+/// or its verdict is to) its quarantine row.
+async fn write(
+    tx: &deadpool_postgres::Transaction<'_>,
+    p: &Prepared,
+    rejected: Option<&str>,
+) -> Result<Vec<(String, PendingDelivery)>, StoreError> {
+    let quarantine = |reason: &str| {
+        let reason = reason.to_owned();
+        async move {
+            ingest_store::quarantine(
+                &**tx,
+                &p.position,
+                p.message.key(),
+                p.message.payload(),
+                &reason,
+            )
+            .await?;
+            Ok(Vec::new())
+        }
+    };
+    if let Some(reason) = rejected {
+        return quarantine(reason).await;
+    }
+    match &p.verdict {
+        Verdict::Skip(_) => Ok(Vec::new()),
+        Verdict::Quarantine(reason) => quarantine(reason).await,
+        Verdict::Event(data) => {
+            let created = ingest_store::insert_event(&**tx, data, Some(&p.position)).await?;
+            let now = Utc::now();
+            let event = std::sync::Arc::new((**data).clone());
+            Ok(created
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.endpoint_id,
+                        PendingDelivery {
+                            id: c.delivery_id,
+                            order_id: data.order_id.clone(),
+                            attempts: 0,
+                            next_attempt_at: now,
+                            created_at: now,
+                            event: event.clone(),
+                            appended_at: p.position.appended_at,
+                        },
+                    )
+                })
+                .collect())
+        }
+    }
+}
+
+fn count(batch: &[Prepared]) {
+    for p in batch {
+        match &p.verdict {
+            Verdict::Event(data) => {
+                metrics::counter!("trackwire_events_ingested_total", "event_type" => data.event_type.as_str())
+                    .increment(1)
+            }
+            Verdict::Skip(reason) => {
+                metrics::counter!("trackwire_records_skipped_total", "reason" => reason.as_str()).increment(1)
+            }
+            Verdict::Quarantine(reason) => {
+                tracing::warn!(
+                    topic = %p.position.topic,
+                    partition = p.position.partition,
+                    offset = p.position.offset,
+                    %reason,
+                    "record quarantined"
+                );
+                metrics::counter!("trackwire_records_quarantined_total").increment(1)
+            }
+        }
+    }
+}

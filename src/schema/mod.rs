@@ -1,0 +1,49 @@
+//! The event contract: what an event holds, and the exact bytes partners receive.
+//!
+//! An event is stored once as an [`EventData`] (version-independent, jsonb in PostgreSQL)
+//! and rendered per endpoint with [`render`] in the [`SchemaVersion`] that endpoint is
+//! pinned to. Each version has a renderer module (`v1`) and a JSON Schema file
+//! (`schemas/v1.json`, see [`json_schema`]) that every rendered payload validates against.
+//!
+//! # Layout
+//! - `event_type`: the six event types.
+//! - `version`: schema versions.
+//! - `event`: [`EventData`] and the OTP wrapper that keeps OTPs out of logs.
+//! - `scope`: which optional field applies to which event type, in one table.
+//! - `mask`: phone masking.
+//! - `synthetic`: test events for the portal and the demo.
+//! - `v1`: the v1 payload.
+
+mod event;
+mod event_type;
+mod mask;
+mod scope;
+mod synthetic;
+pub mod v1;
+mod version;
+
+pub use event::{EventData, Otp, TimeWindow};
+pub use event_type::{EventType, UnknownEventType};
+pub use mask::mask_phone;
+pub use scope::ScopedField;
+pub use synthetic::synthetic;
+pub use version::{SchemaVersion, UnknownSchemaVersion};
+
+/// The exact body bytes sent to partners for `data` in `version`: compact JSON, the
+/// same bytes for the same input (the signature is computed over them).
+///
+/// Fields that do not apply to the event type are sent as `null` even if `data` holds a
+/// value for them, so a stray value can never break the contract.
+pub fn render(data: &EventData, version: SchemaVersion) -> Vec<u8> {
+    let data = data.as_contract();
+    match version {
+        SchemaVersion::V1 => v1::render(&data),
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of `version`'s payload, as published to partners.
+pub fn json_schema(version: SchemaVersion) -> &'static str {
+    match version {
+        SchemaVersion::V1 => include_str!("../../schemas/v1.json"),
+    }
+}

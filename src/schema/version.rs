@@ -1,0 +1,85 @@
+//! Payload schema versions. Each endpoint is pinned to one; a version keeps being served
+//! for 12 months after its successor ships.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+/// A version of the partner-facing payload contract.
+///
+/// Adding a version means: a new variant here, a `schema/vN.rs` renderer, a
+/// `schemas/vN.json` file, and the match arms the compiler then asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchemaVersion {
+    /// The unified payload: every key present, `null` where it does not apply.
+    V1,
+}
+
+impl SchemaVersion {
+    /// The version new endpoints get unless they ask for another.
+    pub const LATEST: SchemaVersion = SchemaVersion::V1;
+
+    /// Every version still served, oldest first.
+    pub const ALL: &'static [SchemaVersion] = &[SchemaVersion::V1];
+
+    /// The wire name, e.g. `"v1"`: the payload's `schema_version` and the
+    /// `webhook-schema-version` header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaVersion::V1 => "v1",
+        }
+    }
+}
+
+impl fmt::Display for SchemaVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A string that names no served schema version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown schema version `{0}`: expected v1")]
+pub struct UnknownSchemaVersion(pub String);
+
+impl FromStr for SchemaVersion {
+    type Err = UnknownSchemaVersion;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SchemaVersion::ALL
+            .iter()
+            .copied()
+            .find(|version| version.as_str() == s)
+            .ok_or_else(|| UnknownSchemaVersion(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_version_round_trips_through_its_name_and_serde() {
+        for &version in SchemaVersion::ALL {
+            assert_eq!(version.as_str().parse(), Ok(version));
+            assert_eq!(version.to_string(), version.as_str());
+            let json = serde_json::to_string(&version).unwrap();
+            assert_eq!(json, format!("\"{}\"", version.as_str()));
+        }
+    }
+
+    #[test]
+    fn the_latest_version_is_served() {
+        assert!(SchemaVersion::ALL.contains(&SchemaVersion::LATEST));
+    }
+
+    #[test]
+    fn an_unknown_version_is_rejected_with_the_valid_names_listed() {
+        let err = "V1".parse::<SchemaVersion>().unwrap_err();
+        assert_eq!(err, UnknownSchemaVersion("V1".into()));
+        for version in SchemaVersion::ALL {
+            assert!(err.to_string().contains(version.as_str()));
+        }
+    }
+}

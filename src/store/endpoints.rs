@@ -1,0 +1,208 @@
+//! Endpoints: where a partner wants events, which event types, and the secrets
+//! that sign them.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::{error::SqlState, GenericClient, Row};
+
+use super::StoreError;
+use crate::schema::{EventType, SchemaVersion};
+use crate::webhook::SigningSecret;
+
+/// A partner may register at most this many endpoints (also enforced by a
+/// trigger in the database).
+pub const MAX_PER_PARTNER: usize = 5;
+
+/// An endpoint with everything needed to deliver to it.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// `ep_` followed by 16 hex digits.
+    pub id: String,
+    /// The owning partner.
+    pub partner_id: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// Free text for the partner.
+    pub description: String,
+    /// A disabled endpoint receives no new deliveries.
+    pub enabled: bool,
+    /// The payload version this endpoint is pinned to.
+    pub schema_version: SchemaVersion,
+    /// The event types routed to it.
+    pub event_types: Vec<EventType>,
+    /// Secrets that sign each request, newest first; more than one during a
+    /// rotation.
+    pub secrets: Vec<SigningSecret>,
+    /// Last change of any of the above.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a new endpoint is made of.
+#[derive(Debug, Clone)]
+pub struct NewEndpoint<'a> {
+    /// The owning partner.
+    pub partner_id: &'a str,
+    /// A URL already validated by [`crate::endpoint_url::EndpointUrl::parse`].
+    pub url: &'a str,
+    /// Free text.
+    pub description: &'a str,
+    /// Event types to route to it.
+    pub event_types: &'a [EventType],
+    /// Payload version to pin.
+    pub schema_version: SchemaVersion,
+}
+
+/// Selects endpoints with their event types and their unexpired secrets.
+const SELECT: &str = "
+    SELECT e.id, e.partner_id, e.url, e.description, e.enabled, e.schema_version, e.updated_at,
+           ARRAY(SELECT t.event_type FROM endpoint_event_types t
+                 WHERE t.endpoint_id = e.id ORDER BY t.event_type) AS event_types,
+           ARRAY(SELECT s.secret FROM endpoint_secrets s
+                 WHERE s.endpoint_id = e.id AND (s.expires_at IS NULL OR s.expires_at > now())
+                 ORDER BY s.created_at DESC, s.id DESC) AS secrets
+    FROM endpoints e";
+
+fn from_row(row: &Row) -> Result<Endpoint, StoreError> {
+    let corrupt = |message: String| StoreError::Corrupt {
+        table: "endpoints",
+        message,
+    };
+    let version: String = row.get("schema_version");
+    let types: Vec<String> = row.get("event_types");
+    let secrets: Vec<String> = row.get("secrets");
+    Ok(Endpoint {
+        id: row.get("id"),
+        partner_id: row.get("partner_id"),
+        url: row.get("url"),
+        description: row.get("description"),
+        enabled: row.get("enabled"),
+        schema_version: SchemaVersion::from_str(&version).map_err(|e| corrupt(e.to_string()))?,
+        event_types: types
+            .iter()
+            .map(|t| EventType::from_str(t).map_err(|e| corrupt(e.to_string())))
+            .collect::<Result<_, _>>()?,
+        secrets: secrets
+            .iter()
+            .map(|s| SigningSecret::parse(s).map_err(|e| corrupt(e.to_string())))
+            .collect::<Result<_, _>>()?,
+        updated_at: row.get("updated_at"),
+    })
+}
+
+fn new_id() -> String {
+    format!("ep_{:016x}", rand::random::<u64>())
+}
+
+/// Creates an endpoint with its event types and a first signing secret, in
+/// the caller's transaction. Returns the endpoint and the secret (shown once).
+pub async fn insert(
+    tx: &impl GenericClient,
+    new: &NewEndpoint<'_>,
+) -> Result<(Endpoint, SigningSecret), StoreError> {
+    let id = new_id();
+    tx.execute(
+        "INSERT INTO endpoints (id, partner_id, url, description, schema_version)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &id,
+            &new.partner_id,
+            &new.url,
+            &new.description,
+            &new.schema_version.as_str(),
+        ],
+    )
+    .await
+    .map_err(
+        |e| match (e.code(), e.as_db_error().and_then(|d| d.constraint())) {
+            (Some(c), _) if *c == SqlState::FOREIGN_KEY_VIOLATION => {
+                StoreError::UnknownPartner(new.partner_id.to_owned())
+            }
+            (_, Some("endpoints_per_partner_limit")) => {
+                StoreError::EndpointLimit(new.partner_id.to_owned())
+            }
+            _ => StoreError::Db(e),
+        },
+    )?;
+    set_event_types(tx, &id, new.event_types).await?;
+    let secret = SigningSecret::generate();
+    tx.execute(
+        "INSERT INTO endpoint_secrets (endpoint_id, secret) VALUES ($1, $2)",
+        &[&id, &secret.as_str()],
+    )
+    .await?;
+    let endpoint = get(tx, &id)
+        .await?
+        .ok_or_else(|| StoreError::UnknownEndpoint(id.clone()))?;
+    Ok((endpoint, secret))
+}
+
+/// Replaces the event types routed to an endpoint.
+pub async fn set_event_types(
+    tx: &impl GenericClient,
+    id: &str,
+    types: &[EventType],
+) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM endpoint_event_types WHERE endpoint_id = $1",
+        &[&id],
+    )
+    .await?;
+    let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+    tx.execute(
+        "INSERT INTO endpoint_event_types (endpoint_id, event_type)
+         SELECT $1, t FROM unnest($2::text[]) AS t ON CONFLICT DO NOTHING",
+        &[&id, &names],
+    )
+    .await?;
+    Ok(())
+}
+
+/// One endpoint, whatever its state.
+pub async fn get(client: &impl GenericClient, id: &str) -> Result<Option<Endpoint>, StoreError> {
+    let sql = format!("{SELECT} WHERE e.id = $1");
+    client
+        .query_opt(&sql, &[&id])
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// A partner's endpoints, oldest first.
+pub async fn list_for_partner(
+    client: &impl GenericClient,
+    partner_id: &str,
+) -> Result<Vec<Endpoint>, StoreError> {
+    let sql = format!("{SELECT} WHERE e.partner_id = $1 ORDER BY e.created_at, e.id");
+    let rows = client.query(&sql, &[&partner_id]).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Every endpoint that should be receiving deliveries: enabled, of an active
+/// partner. This is what the router starts actors for.
+pub async fn list_active(client: &impl GenericClient) -> Result<Vec<Endpoint>, StoreError> {
+    let sql = format!(
+        "{SELECT} JOIN partners p ON p.id = e.partner_id
+         WHERE e.enabled AND p.status = 'active' ORDER BY e.id"
+    );
+    let rows = client.query(&sql, &[]).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// One endpoint if it should be receiving deliveries.
+pub async fn get_active(
+    client: &impl GenericClient,
+    id: &str,
+) -> Result<Option<Endpoint>, StoreError> {
+    let sql = format!(
+        "{SELECT} JOIN partners p ON p.id = e.partner_id
+         WHERE e.id = $1 AND e.enabled AND p.status = 'active'"
+    );
+    client
+        .query_opt(&sql, &[&id])
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
