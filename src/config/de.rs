@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
@@ -68,4 +69,18 @@ pub(crate) fn string_list<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<String>, D::Error> {
     deserializer.deserialize_any(StringListVisitor)
+}
+
+/// A socket address with an error that shows the expected form; the standard
+/// one says only "invalid socket address syntax".
+pub(crate) fn socket_addr<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(|_| {
+        de::Error::custom(format!(
+            "invalid address {text:?}: expected ip:port such as \"127.0.0.1:8080\" \
+             or \"[::1]:8080\" (a host name is not accepted)"
+        ))
+    })
 }

@@ -14,7 +14,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 const EXPECTED: &str = "expected a number followed by ms, s, m, h or d";
 
 /// Units from largest to smallest with their length in milliseconds.
-/// [`format`] walks this order to pick the largest exact unit.
+/// [`format()`] walks this order to pick the largest exact unit.
 const UNITS: [(&str, u64); 5] = [
     ("d", 86_400_000),
     ("h", 3_600_000),

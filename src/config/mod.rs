@@ -236,6 +236,7 @@ pub struct DeliveryConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Address to listen on.
+    #[serde(deserialize_with = "de::socket_addr")]
     pub listen: SocketAddr,
 }
 
@@ -335,7 +336,7 @@ fn typed(merged: Table) -> Result<Config, ConfigError> {
     Ok(config)
 }
 
-/// Adds to an [`ConfigError::Invalid`] error which file or variable set the
+/// Adds to a [`ConfigError::Invalid`] error which file or variable set the
 /// value, when it was not a default. Done here, once, so that neither the
 /// deserializers nor [`Config::validate`] need to know about layers.
 fn with_origin(err: ConfigError, origins: &layers::Origins) -> ConfigError {

@@ -48,6 +48,7 @@ impl Config {
         Ok(())
     }
 
+    /// `[database]`: URL scheme, pool size, timeout.
     fn validate_database(&self) -> Result<(), ConfigError> {
         let db = &self.database;
         if !(db.url.starts_with("postgres://") || db.url.starts_with("postgresql://")) {
@@ -60,6 +61,7 @@ impl Config {
         positive("database.connect_timeout", db.connect_timeout)
     }
 
+    /// `[kafka]`: brokers, topics, batching, properties.
     fn validate_kafka(&self) -> Result<(), ConfigError> {
         let kafka = &self.kafka;
         if kafka.brokers.split(',').all(|b| b.trim().is_empty()) {
@@ -106,6 +108,7 @@ impl Config {
         Ok(())
     }
 
+    /// `[cdc]`: status map targets and required columns.
     fn validate_cdc(&self) -> Result<(), ConfigError> {
         let cdc = &self.cdc;
         if cdc.status_map.is_empty() {
@@ -131,6 +134,7 @@ impl Config {
         not_blank("cdc.columns.status", &columns.status)
     }
 
+    /// `[delivery]`: schedule, jitter, limits, allowlist.
     fn validate_delivery(&self) -> Result<(), ConfigError> {
         let delivery = &self.delivery;
         if delivery.retry_schedule.is_empty() {

@@ -315,7 +315,9 @@ mod tests {
     fn the_schema_rejects_payloads_that_break_the_contract() {
         let validator = validator();
         let valid = rendered(EventType::OutForDelivery);
-        let broken: [(&str, fn(&mut Value)); 9] = [
+        // Each case: what is wrong, and how to break a valid payload that way.
+        type Breakage = (&'static str, fn(&mut Value));
+        let broken: [Breakage; 9] = [
             ("a missing key", |p| {
                 p.as_object_mut().unwrap().remove("customer_id");
             }),

@@ -186,7 +186,7 @@ pub fn verify(
     // from overflowing into "in tolerance".
     let skew = now.checked_sub(timestamp).map(i64::unsigned_abs);
     let tolerance = tolerance_secs.max(0).unsigned_abs();
-    if !skew.is_some_and(|skew| skew <= tolerance) {
+    if skew.is_none_or(|skew| skew > tolerance) {
         return Err(VerifyError::TimestampOutOfTolerance);
     }
 
@@ -443,7 +443,7 @@ mod tests {
     #[test]
     fn debug_output_does_not_contain_the_secret() {
         let secret = vector_secret();
-        let debug = format!("{secret:?} {:?}", [secret.clone()]);
+        let debug = format!("{secret:?} {:?}", Some(&secret));
         assert!(!debug.contains("MfKQ9r8G"), "{debug}");
         assert!(debug.contains("whsec_***"));
     }
