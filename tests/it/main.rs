@@ -1,1 +1,8 @@
+//! Integration tests: real PostgreSQL, the Kafka-protocol mock cluster, real
+//! HTTP receivers on 127.0.0.1, and the `trackwire` binary as a black box.
+//! One test binary, so the heavy dependencies link once.
 
+mod cli;
+mod harness;
+mod pipeline;
+mod receiver;
