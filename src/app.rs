@@ -2,7 +2,6 @@
 //! listener, ingest and the HTTP server, and stops them in order.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -10,9 +9,9 @@ use rdkafka::consumer::Consumer;
 use tokio::sync::watch;
 
 use crate::actors::dead_letters::DeadLetters;
-use crate::actors::endpoint::{RetryPolicy, WebhookClient};
+use crate::actors::endpoint::{InFlight, SsrfGuard, WebhookClient};
 use crate::actors::recorder::{Drain, Recorder};
-use crate::actors::router::{Reload, Router, Worker};
+use crate::actors::router::{Quiesce, Reload, Router, Worker};
 use crate::actors::DeliveryDeps;
 use crate::config::Config;
 use crate::ingest::{mapping::Mapper, Ingest};
@@ -88,16 +87,13 @@ pub async fn run(
         }
     }
 
-    let delivery = Arc::new(config.delivery.clone());
-    let deps = DeliveryDeps {
-        pool: pool.clone(),
-        config: delivery.clone(),
-        policy: RetryPolicy::new(delivery.retry_schedule.clone(), delivery.jitter),
-        dead_letters: DeadLetters::new(
-            kafka::producer(&config.kafka)?,
-            config.kafka.dlq_topic.clone(),
-        ),
-    };
+    let dead_letters = DeadLetters::new(
+        kafka::producer(&config.kafka)?,
+        config.kafka.dlq_topic.clone(),
+    );
+    let deps = DeliveryDeps::new(pool.clone(), &config, dead_letters);
+    let delivery = deps.config.clone();
+    let guard = SsrfGuard::new(&delivery.allow_insecure_hosts);
 
     let worker_count = match delivery.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -111,6 +107,7 @@ pub async fn run(
             Worker {
                 arbiter: arbiter.handle(),
                 http: WebhookClient::new(
+                    guard.clone(),
                     delivery.connect_timeout,
                     delivery.attempt_timeout,
                     delivery.response_excerpt_bytes,
@@ -165,6 +162,19 @@ pub async fn run(
     let _ = shutdown_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), ingest).await;
     let _ = listener.await;
+    // Attempts under way finish (bounded by the attempt timeout) and are
+    // recorded; what has not started stays pending in the store.
+    let in_flight = router.send(Quiesce).await.unwrap_or_default();
+    let grace = tokio::time::Instant::now()
+        + delivery.attempt_timeout.min(Duration::from_secs(30))
+        + Duration::from_millis(500);
+    for actor in &in_flight {
+        while matches!(actor.send(InFlight).await, Ok(n) if n > 0)
+            && tokio::time::Instant::now() < grace
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     http_handle.stop(true).await;
     let _ = http_task.await;
     // Give the recorders a moment to write what they hold; anything not

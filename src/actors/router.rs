@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix::dev::SendError;
 use actix::prelude::*;
 
-use super::endpoint::{Control, Deliver, EndpointActor, WebhookClient};
+use super::endpoint::{Control, Deliver, EndpointActor, InFlight, WebhookClient};
 use super::recorder::Recorder;
 use super::DeliveryDeps;
 use crate::store::deliveries::PendingDelivery;
@@ -32,6 +32,12 @@ pub struct Reload;
 #[rtype(result = "()")]
 pub struct EndpointChanged(pub String);
 
+/// Shutting down: every endpoint actor stops starting attempts. Answers with
+/// a way to ask each how many attempts are still under way.
+#[derive(Message)]
+#[rtype(result = "Vec<Recipient<InFlight>>")]
+pub struct Quiesce;
+
 /// How many endpoint actors are running, for health checks and tests.
 #[derive(Message)]
 #[rtype(result = "usize")]
@@ -53,6 +59,7 @@ struct Route {
     endpoint: Arc<Endpoint>,
     deliver: Recipient<Deliver>,
     control: Recipient<Control>,
+    in_flight: Recipient<InFlight>,
 }
 
 /// See the module documentation.
@@ -69,6 +76,8 @@ pub struct Router {
     /// How often parked endpoints are re-offered and the table re-read.
     refill_interval: Duration,
     reload_interval: Duration,
+    /// Set by [`Quiesce`]: no actor starts any more.
+    shutting_down: bool,
 }
 
 impl Router {
@@ -83,6 +92,7 @@ impl Router {
             next_worker: 0,
             refill_interval,
             reload_interval,
+            shutting_down: false,
         }
     }
 
@@ -100,7 +110,8 @@ impl Router {
             Route {
                 endpoint,
                 deliver: addr.clone().recipient(),
-                control: addr.recipient(),
+                control: addr.clone().recipient(),
+                in_flight: addr.recipient(),
             },
         );
     }
@@ -115,6 +126,9 @@ impl Router {
     }
 
     fn apply(&mut self, endpoint: Endpoint) {
+        if self.shutting_down {
+            return;
+        }
         match self.routes.get_mut(&endpoint.id) {
             None => self.start_actor(Arc::new(endpoint)),
             Some(route) if changed(&route.endpoint, &endpoint) => {
@@ -127,6 +141,9 @@ impl Router {
     }
 
     fn apply_all(&mut self, active: Vec<Endpoint>) {
+        if self.shutting_down {
+            return;
+        }
         let keep: HashSet<String> = active.iter().map(|e| e.id.clone()).collect();
         let gone: Vec<String> = self
             .routes
@@ -260,6 +277,22 @@ impl Handler<EndpointChanged> for Router {
             },
         )
         .wait(ctx);
+    }
+}
+
+impl Handler<Quiesce> for Router {
+    type Result = Vec<Recipient<InFlight>>;
+
+    fn handle(&mut self, _: Quiesce, _: &mut Self::Context) -> Self::Result {
+        // No reload may start new actors during shutdown.
+        self.shutting_down = true;
+        self.routes
+            .drain()
+            .map(|(_, route)| {
+                route.control.do_send(Control::Retire);
+                route.in_flight
+            })
+            .collect()
     }
 }
 

@@ -64,6 +64,69 @@ pub struct Config {
     pub http: HttpConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The per-endpoint circuit breaker.
+    pub breaker: BreakerConfig,
+    /// ACK-rate tracking and the at-risk flag.
+    pub health: HealthConfig,
+    /// Sharing endpoints between several running processes.
+    pub cluster: ClusterConfig,
+}
+
+/// When an endpoint's circuit breaker opens and how it recovers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Opens after this many failed attempts in a row (at least 1).
+    pub consecutive_failures: u32,
+    /// Or when this share of the last `window` attempts failed (0..=1).
+    pub failure_rate: f64,
+    /// Recent attempts considered for the failure rate (at least 1).
+    pub window: usize,
+    /// Fewest attempts in the window before the rate counts (at least 1).
+    pub min_attempts: usize,
+    /// First cool-down before a half-open probe.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub cooldown: Duration,
+    /// Longest cool-down; it doubles after each failed probe up to this.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub max_cooldown: Duration,
+}
+
+/// Rolling ACK rate and the at-risk flag.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Window of the rolling ACK rate.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub ack_window: Duration,
+    /// At-risk when the ACK rate falls below this (0..=1) ...
+    pub at_risk_threshold: f64,
+    /// ... over at least this many attempts in the window.
+    pub at_risk_min_attempts: u64,
+    /// Or when the breaker has been open this long.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub at_risk_open_after: Duration,
+    /// The flag clears when the rate is back above threshold + margin.
+    pub clear_margin: f64,
+    /// How often each endpoint writes its health to the store.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub snapshot_interval: Duration,
+}
+
+/// Several processes share the endpoints through leases on shards.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Shards the endpoints are spread over (1..=4096); every process must
+    /// use the same number.
+    pub shards: u32,
+    /// A shard whose lease is not renewed for this long passes to another
+    /// process.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub lease: Duration,
+    /// How often leases are renewed and rebalanced (well below `lease`).
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub heartbeat: Duration,
 }
 
 /// PostgreSQL connection settings. `Debug` masks the password in `url`.
@@ -229,6 +292,9 @@ pub struct DeliveryConfig {
     /// (development allowlist).
     #[serde(deserialize_with = "de::string_list")]
     pub allow_insecure_hosts: Vec<String>,
+    /// Resilience testing: an endpoint actor panics (once per process) when
+    /// it is about to send an event of this order id. Empty disables it.
+    pub fault_injection_panic_order: String,
 }
 
 /// The admin HTTP API.

@@ -39,6 +39,7 @@ impl Config {
         self.validate_kafka()?;
         self.validate_cdc()?;
         self.validate_delivery()?;
+        self.validate_resilience()?;
         if self.log.level.trim().is_empty() {
             return Err(ConfigError::invalid(
                 "log.level",
@@ -179,6 +180,60 @@ impl Config {
 }
 
 /// Rejects a zero duration at `key`.
+impl Config {
+    /// `[breaker]`, `[health]`, `[cluster]`.
+    fn validate_resilience(&self) -> Result<(), ConfigError> {
+        let b = &self.breaker;
+        if b.consecutive_failures == 0 {
+            return Err(ConfigError::invalid(
+                "breaker.consecutive_failures",
+                "must be at least 1",
+            ));
+        }
+        fraction("breaker.failure_rate", b.failure_rate)?;
+        at_least_one("breaker.window", b.window)?;
+        at_least_one("breaker.min_attempts", b.min_attempts)?;
+        positive("breaker.cooldown", b.cooldown)?;
+        if b.max_cooldown < b.cooldown {
+            return Err(ConfigError::invalid(
+                "breaker.max_cooldown",
+                "must not be shorter than breaker.cooldown",
+            ));
+        }
+        let h = &self.health;
+        positive("health.ack_window", h.ack_window)?;
+        fraction("health.at_risk_threshold", h.at_risk_threshold)?;
+        fraction("health.clear_margin", h.clear_margin)?;
+        positive("health.at_risk_open_after", h.at_risk_open_after)?;
+        positive("health.snapshot_interval", h.snapshot_interval)?;
+        let c = &self.cluster;
+        if !(1..=4096).contains(&c.shards) {
+            return Err(ConfigError::invalid(
+                "cluster.shards",
+                format!("must be between 1 and 4096, got {}", c.shards),
+            ));
+        }
+        positive("cluster.heartbeat", c.heartbeat)?;
+        if c.heartbeat * 2 > c.lease {
+            return Err(ConfigError::invalid(
+                "cluster.lease",
+                "must be at least twice cluster.heartbeat, or leases lapse between renewals",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn fraction(key: &str, value: f64) -> Result<(), ConfigError> {
+    if !(0.0..=1.0).contains(&value) {
+        return Err(ConfigError::invalid(
+            key,
+            format!("must be a fraction between 0 and 1, got {value}"),
+        ));
+    }
+    Ok(())
+}
+
 fn positive(key: &str, value: Duration) -> Result<(), ConfigError> {
     if value.is_zero() {
         return Err(ConfigError::invalid(

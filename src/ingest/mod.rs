@@ -279,6 +279,7 @@ async fn write(
                             id: c.delivery_id,
                             order_id: data.order_id.clone(),
                             attempts: 0,
+                            charged: 0,
                             next_attempt_at: now,
                             created_at: now,
                             event: event.clone(),

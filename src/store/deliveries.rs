@@ -18,6 +18,9 @@ pub struct PendingDelivery {
     pub order_id: String,
     /// Attempts made so far.
     pub attempts: i32,
+    /// Failed attempts charged to the retry schedule (a failed half-open
+    /// probe is not).
+    pub charged: i32,
     /// Not before this time.
     pub next_attempt_at: DateTime<Utc>,
     /// When it was created; it is dead once older than the maximum age.
@@ -37,7 +40,8 @@ pub async fn pending_for_endpoint(
 ) -> Result<Vec<PendingDelivery>, StoreError> {
     let rows = client
         .query(
-            "SELECT d.id, d.order_id, d.attempts, d.next_attempt_at, d.created_at, e.data, e.source_appended_at
+            "SELECT d.id, d.order_id, d.attempts, d.next_attempt_at, d.created_at, e.data, e.source_appended_at,
+                    d.charged_failures
              FROM deliveries d JOIN events e ON e.id = d.event_id
              WHERE d.endpoint_id = $1 AND d.state = 'pending' AND d.id > $2
              ORDER BY d.id
@@ -57,6 +61,7 @@ pub async fn pending_for_endpoint(
                 id: row.get(0),
                 order_id: row.get(1),
                 attempts: row.get(2),
+                charged: row.get(7),
                 next_attempt_at: row.get(3),
                 created_at: row.get(4),
                 event: Arc::new(event),
@@ -126,6 +131,8 @@ pub struct Outcome {
     pub delivery_id: i64,
     /// Attempts made, including this one.
     pub attempts: i32,
+    /// Failures charged to the retry schedule.
+    pub charged: i32,
     /// The attempt, if one was made.
     pub attempt: Option<AttemptRecord>,
     /// Where the delivery goes next.
@@ -188,6 +195,7 @@ pub async fn record_outcomes(
         })
         .collect();
     let errors: Vec<Option<&str>> = outcomes.iter().map(|o| o.last_error.as_deref()).collect();
+    let charged: Vec<i32> = outcomes.iter().map(|o| o.charged).collect();
     client
         .execute(
             "UPDATE deliveries d
@@ -195,11 +203,12 @@ pub async fn record_outcomes(
                  attempts = u.attempts,
                  next_attempt_at = COALESCE(u.next_at, d.next_attempt_at),
                  finished_at = CASE WHEN u.state = 'pending' THEN NULL ELSE now() END,
-                 last_error = COALESCE(u.last_error, d.last_error)
-             FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])
-                  AS u(id, state, attempts, next_at, last_error)
+                 last_error = COALESCE(u.last_error, d.last_error),
+                 charged_failures = u.charged
+             FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::int[])
+                  AS u(id, state, attempts, next_at, last_error, charged)
              WHERE d.id = u.id",
-            &[&ids, &states, &counts, &next, &errors],
+            &[&ids, &states, &counts, &next, &errors, &charged],
         )
         .await?;
     Ok(())

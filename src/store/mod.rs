@@ -4,6 +4,7 @@
 
 pub mod deliveries;
 pub mod endpoints;
+pub mod health;
 pub mod ingest;
 pub mod listen;
 pub mod migrate;

@@ -12,6 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use super::ssrf::{BlockedAddress, GuardedResolver, SsrfGuard};
 use crate::schema::{EventType, SchemaVersion};
 use crate::webhook::{self, SigningSecret};
 
@@ -37,6 +38,9 @@ pub enum Failure {
     /// The stored URL cannot be requested.
     #[error("invalid endpoint URL: {0}")]
     InvalidUrl(String),
+    /// The endpoint is, or resolves to, an internal address.
+    #[error("refused: {0}")]
+    Blocked(BlockedAddress),
 }
 
 impl Failure {
@@ -49,6 +53,7 @@ impl Failure {
             Failure::Tls(_) => "tls",
             Failure::Request(_) => "request",
             Failure::InvalidUrl(_) => "invalid_url",
+            Failure::Blocked(_) => "blocked",
         }
     }
 }
@@ -92,7 +97,8 @@ pub struct Envelope<'a> {
 /// to one endpoint are reused across attempts.
 #[derive(Clone)]
 pub struct WebhookClient {
-    inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    inner: Client<HttpsConnector<HttpConnector<GuardedResolver>>, Full<Bytes>>,
+    guard: SsrfGuard,
     timeout: Duration,
     excerpt_bytes: usize,
 }
@@ -100,9 +106,15 @@ pub struct WebhookClient {
 const USER_AGENT_VALUE: &str = concat!("trackwire/", env!("CARGO_PKG_VERSION"));
 
 impl WebhookClient {
-    /// Builds a client. Certificates are verified against the system's roots.
-    pub fn new(connect_timeout: Duration, timeout: Duration, excerpt_bytes: usize) -> Self {
-        let mut http = HttpConnector::new();
+    /// Builds a client. Certificates are verified against the system's
+    /// roots; internal addresses are refused unless `guard` allows them.
+    pub fn new(
+        guard: SsrfGuard,
+        connect_timeout: Duration,
+        timeout: Duration,
+        excerpt_bytes: usize,
+    ) -> Self {
+        let mut http = HttpConnector::new_with_resolver(guard.resolver());
         http.enforce_http(false);
         http.set_connect_timeout(Some(connect_timeout));
         http.set_nodelay(true);
@@ -123,6 +135,7 @@ impl WebhookClient {
             .build(https);
         WebhookClient {
             inner,
+            guard,
             timeout,
             excerpt_bytes,
         }
@@ -164,6 +177,11 @@ impl WebhookClient {
         let uri: Uri = url
             .parse()
             .map_err(|e: hyper::http::uri::InvalidUri| Failure::InvalidUrl(e.to_string()))?;
+        // Literal addresses are not resolved, so they are checked here; names
+        // are checked by the resolver on every connection.
+        self.guard
+            .check_literal(uri.host().unwrap_or_default())
+            .map_err(Failure::Blocked)?;
         let timestamp = started_at.timestamp();
         let signature =
             webhook::signature_header(envelope.secrets, envelope.event_id, timestamp, &body);
@@ -226,16 +244,23 @@ fn classify(error: hyper_util::client::legacy::Error) -> Failure {
         parts.join(": ")
     };
     let mut tls = false;
+    let mut blocked = None;
     let mut source = std::error::Error::source(&error);
     while let Some(s) = source {
-        // rustls errors travel inside io::Error, whose `source` skips them.
+        // Errors from rustls and from our resolver travel inside io::Error,
+        // whose `source` skips them.
         let inner = s
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref());
         tls |= s.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>());
+        if let Some(b) = inner.and_then(|i| i.downcast_ref::<BlockedAddress>()) {
+            blocked = Some(b.clone());
+        }
         source = s.source();
     }
-    if tls {
+    if let Some(b) = blocked {
+        Failure::Blocked(b)
+    } else if tls {
         Failure::Tls(chain)
     } else if error.is_connect() {
         Failure::Connect(chain)

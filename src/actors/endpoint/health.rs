@@ -1,0 +1,171 @@
+//! The endpoint's health: circuit breaker transitions, rolling ACK rate and
+//! the at-risk flag, exported as metrics, logged once per transition, and
+//! written to the store.
+
+use std::time::Instant;
+
+use actix::prelude::*;
+use chrono::Utc;
+
+use super::at_risk::Change;
+use super::attempt::AttemptResult;
+use super::breaker::Transition as BreakerTransition;
+use super::EndpointActor;
+use crate::store::health::{self, Snapshot};
+
+impl EndpointActor {
+    /// Restores the stored at-risk flag (it survives restarts) and starts the
+    /// periodic snapshot.
+    pub(super) fn start_health(&mut self, ctx: &mut Context<Self>) {
+        let pool = self.deps.pool.clone();
+        let endpoint_id = self.endpoint.id.clone();
+        async move {
+            let client = pool.get().await.ok()?;
+            health::get(&**client, &endpoint_id).await.ok().flatten()
+        }
+        .into_actor(self)
+        .map(|stored, act, _| {
+            if let Some(h) = stored.filter(|h| h.at_risk) {
+                act.at_risk.reason = h.at_risk_reason.or(Some("at risk before restart".into()));
+            }
+            act.export_gauges();
+        })
+        .wait(ctx);
+        ctx.run_interval(self.deps.health.snapshot_interval, |act, ctx| {
+            act.guarded(ctx, |act, ctx| act.health_tick(ctx));
+        });
+    }
+
+    /// Folds an attempt's result into the breaker, the ACK rate and the flag.
+    pub(super) fn observe_health(&mut self, result: &AttemptResult, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let acked = result.acked();
+        self.ack.record(acked, now);
+        if acked {
+            self.last_success = Some(Utc::now());
+        } else {
+            self.last_failure = Some(Utc::now());
+        }
+        if let Some(t) = self.breaker.record(!acked, now) {
+            self.on_breaker_transition(t, ctx);
+        }
+        self.evaluate_at_risk();
+    }
+
+    /// Logs, counts and stores a breaker transition.
+    pub(super) fn on_breaker_transition(&mut self, t: BreakerTransition, _ctx: &mut Context<Self>) {
+        match t.to {
+            "open" if t.from == "closed" => self.open_since = Some(Instant::now()),
+            "closed" => self.open_since = None,
+            _ => {}
+        }
+        let (partner, endpoint) = (self.endpoint.partner_id.clone(), self.endpoint.id.clone());
+        if t.to == "open" {
+            tracing::warn!(partner_id = %partner, endpoint_id = %endpoint, from = t.from, reason = %t.reason, "circuit breaker opened");
+        } else {
+            tracing::info!(partner_id = %partner, endpoint_id = %endpoint, from = t.from, to = t.to, reason = %t.reason, "circuit breaker changed");
+        }
+        metrics::counter!("trackwire_breaker_transitions_total", "partner" => partner, "endpoint" => endpoint, "to" => t.to)
+            .increment(1);
+        self.store_transition("breaker", t.from, t.to, t.reason);
+        self.evaluate_at_risk();
+        self.export_gauges();
+    }
+
+    /// Re-evaluates the at-risk flag; a change is logged, counted and stored.
+    fn evaluate_at_risk(&mut self) {
+        let rate = self.ack.snapshot(Instant::now());
+        let open_for = self.open_since.map(|s| s.elapsed());
+        let Some(change) = self.at_risk.evaluate(&self.deps.at_risk, rate, open_for) else {
+            return;
+        };
+        let (partner, endpoint) = (self.endpoint.partner_id.clone(), self.endpoint.id.clone());
+        match change {
+            Change::Raised(reason) => {
+                tracing::warn!(partner_id = %partner, endpoint_id = %endpoint, %reason, "integration at risk");
+                metrics::counter!("trackwire_at_risk_raised_total", "partner" => partner, "endpoint" => endpoint)
+                    .increment(1);
+                self.store_transition("at_risk", "ok", "at_risk", reason);
+            }
+            Change::Cleared(reason) => {
+                tracing::info!(partner_id = %partner, endpoint_id = %endpoint, %reason, "integration recovered");
+                self.store_transition("at_risk", "at_risk", "ok", reason);
+            }
+        }
+        self.export_gauges();
+        self.store_snapshot();
+    }
+
+    fn health_tick(&mut self, _ctx: &mut Context<Self>) {
+        self.evaluate_at_risk();
+        self.export_gauges();
+        self.store_snapshot();
+    }
+
+    fn export_gauges(&mut self) {
+        let labels = [
+            ("partner", self.endpoint.partner_id.clone()),
+            ("endpoint", self.endpoint.id.clone()),
+        ];
+        let rate = self.ack.snapshot(Instant::now());
+        if let Some(r) = rate.rate() {
+            metrics::gauge!("trackwire_endpoint_ack_rate", &labels).set(r);
+        }
+        metrics::gauge!("trackwire_endpoint_breaker_state", &labels)
+            .set(self.breaker.state().gauge());
+        metrics::gauge!("trackwire_endpoint_at_risk", &labels).set(
+            if self.at_risk.reason.is_some() {
+                1.0
+            } else {
+                0.0
+            },
+        );
+        metrics::gauge!("trackwire_endpoint_queue_depth", &labels).set(self.held.len() as f64);
+    }
+
+    fn store_snapshot(&mut self) {
+        let rate = self.ack.snapshot(Instant::now());
+        let snapshot = Snapshot {
+            breaker_state: self.breaker.state().name(),
+            ack_rate: rate.rate(),
+            window_attempts: rate.attempts as i64,
+            window_acked: rate.acked as i64,
+            at_risk_reason: self.at_risk.reason.clone(),
+            last_success_at: self.last_success,
+            last_failure_at: self.last_failure,
+        };
+        let pool = self.deps.pool.clone();
+        let endpoint_id = self.endpoint.id.clone();
+        // Not tied to the actor's context: a write survives an actor restart.
+        actix_rt::spawn(async move {
+            if let Ok(client) = pool.get().await {
+                if let Err(error) = health::upsert(&**client, &endpoint_id, &snapshot).await {
+                    tracing::debug!(%error, endpoint_id, "could not store endpoint health");
+                }
+            }
+        });
+    }
+
+    fn store_transition(
+        &self,
+        kind: &'static str,
+        from: &'static str,
+        to: &'static str,
+        reason: String,
+    ) {
+        let pool = self.deps.pool.clone();
+        let endpoint_id = self.endpoint.id.clone();
+        // Stamped here: the writes run concurrently and may land out of order.
+        let at = Utc::now();
+        actix_rt::spawn(async move {
+            if let Ok(client) = pool.get().await {
+                if let Err(error) =
+                    health::record_transition(&**client, &endpoint_id, kind, from, to, &reason, at)
+                        .await
+                {
+                    tracing::warn!(%error, endpoint_id, kind, "could not store a transition");
+                }
+            }
+        });
+    }
+}

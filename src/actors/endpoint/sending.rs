@@ -1,0 +1,316 @@
+//! Sending: what may start, the attempt itself, what its outcome does to the
+//! delivery, and burial of the dead.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bytes::Bytes;
+use chrono::Utc;
+
+use super::attempt::{AttemptResult, Envelope, Failure};
+use super::{EndpointActor, HeldState};
+use crate::schema;
+use crate::store::deliveries::{AttemptRecord, Outcome, PendingDelivery, Transition, Trigger};
+use crate::store::endpoints::Endpoint;
+
+/// The fault-injection panic fires once per process.
+static INJECTED_PANIC: AtomicBool = AtomicBool::new(false);
+
+impl EndpointActor {
+    pub(super) fn wake(&mut self, id: i64, ctx: &mut Context<Self>) {
+        if let Some(h) = self.held.get_mut(&id) {
+            if matches!(h.state, HeldState::Waiting(_)) {
+                h.state = HeldState::Ready;
+            }
+        }
+        self.pump(ctx);
+    }
+
+    /// Starts every delivery that may start: due, first of its order among
+    /// the held ones, allowed by the breaker, within the concurrency limit.
+    /// Then refills the window from the store if it is behind and has room.
+    pub(super) fn pump(&mut self, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
+        let limit = self
+            .deps
+            .config
+            .max_in_flight
+            .saturating_sub(self.in_flight);
+        let max_age =
+            chrono::Duration::from_std(self.deps.config.max_age).unwrap_or(chrono::Duration::MAX);
+        let now = Utc::now();
+        let mut candidates = Vec::new();
+        let mut expired = Vec::new();
+        {
+            // A delivery waits for every earlier held delivery of its order,
+            // whatever that one's state: in flight, waiting for a retry, or
+            // being buried.
+            let mut orders_seen: HashSet<&str> = HashSet::new();
+            for (id, h) in &self.held {
+                let first_of_order = orders_seen.insert(h.delivery.order_id.as_str());
+                if !first_of_order || !matches!(h.state, HeldState::Ready) {
+                    continue;
+                }
+                if now - h.delivery.created_at > max_age {
+                    expired.push(*id);
+                } else if candidates.len() < limit {
+                    candidates.push(*id);
+                }
+            }
+        }
+        for id in expired {
+            let reason = format!(
+                "not delivered within the maximum age of {:?}",
+                self.deps.config.max_age
+            );
+            self.bury(id, None, reason, ctx);
+        }
+        for id in candidates {
+            let (allowed, transition) = self.breaker.permit(Instant::now());
+            if let Some(t) = transition {
+                self.on_breaker_transition(t, ctx);
+            }
+            if !allowed {
+                self.schedule_probe(ctx);
+                break;
+            }
+            let probe = self.breaker.is_probing();
+            self.start(id, probe, ctx);
+        }
+        self.refill(ctx);
+    }
+
+    /// Wakes the actor when the breaker's cool-down ends.
+    fn schedule_probe(&mut self, ctx: &mut Context<Self>) {
+        if self.probe_timer.is_some() {
+            return;
+        }
+        if let Some(at) = self.breaker.reopens_at() {
+            let wait = at.saturating_duration_since(Instant::now());
+            self.probe_timer = Some(ctx.run_later(wait, |act, ctx| {
+                act.probe_timer = None;
+                act.guarded(ctx, |act, ctx| act.pump(ctx));
+            }));
+        }
+    }
+
+    fn start(&mut self, id: i64, probe: bool, ctx: &mut Context<Self>) {
+        let Some(h) = self.held.get_mut(&id) else {
+            return;
+        };
+        let injected = &self.deps.config.fault_injection_panic_order;
+        if !injected.is_empty()
+            && h.delivery.order_id == *injected
+            && !INJECTED_PANIC.swap(true, Ordering::SeqCst)
+        {
+            panic!("injected fault: delivery {id} of order {injected}");
+        }
+        h.state = HeldState::InFlight;
+        self.in_flight += 1;
+        let event = h.delivery.event.clone();
+        let endpoint = self.endpoint.clone();
+        let http = self.http.clone();
+        let body = Bytes::from(schema::render(&event, endpoint.schema_version));
+        async move {
+            let envelope = Envelope {
+                event_id: &event.event_id,
+                event_type: event.event_type,
+                schema_version: endpoint.schema_version,
+                secrets: &endpoint.secrets,
+            };
+            http.post(&endpoint.url, &envelope, body).await
+        }
+        .into_actor(self)
+        .map(move |result, act, ctx| {
+            act.guarded(ctx, |act, ctx| act.finish(id, probe, result, ctx))
+        })
+        .spawn(ctx);
+    }
+
+    /// Records an attempt and moves its delivery on: done, retry later, or
+    /// dead. A failed probe is not charged to the delivery's retries.
+    fn finish(&mut self, id: i64, probe: bool, result: AttemptResult, ctx: &mut Context<Self>) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.observe_health(&result, ctx);
+        let Some(h) = self.held.get_mut(&id) else {
+            self.pump(ctx);
+            return;
+        };
+        h.delivery.attempts += 1;
+        let attempts = h.delivery.attempts;
+        let record = attempt_record(attempts, &result, self.deps.config.response_excerpt_bytes);
+        observe(&self.endpoint, &h.delivery, &result);
+        match &result.failure {
+            None => {
+                let charged = h.delivery.charged;
+                self.held.remove(&id);
+                self.record(Outcome {
+                    delivery_id: id,
+                    attempts,
+                    charged,
+                    attempt: Some(record),
+                    transition: Transition::Delivered,
+                    last_error: None,
+                });
+            }
+            Some(failure) if probe => {
+                // The breaker is open again; the delivery waits for the next
+                // probe without spending its retries.
+                h.state = HeldState::Ready;
+                let outcome = Outcome {
+                    delivery_id: id,
+                    attempts,
+                    charged: h.delivery.charged,
+                    attempt: Some(record),
+                    transition: Transition::RetryAt(Utc::now()),
+                    last_error: Some(failure.to_string()),
+                };
+                self.record(outcome);
+            }
+            Some(failure) => {
+                h.delivery.charged += 1;
+                let charged = h.delivery.charged;
+                let error = failure.to_string();
+                match self.deps.policy.delay_after(charged) {
+                    Some(delay) => {
+                        let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                        h.delivery.next_attempt_at = at;
+                        h.state = HeldState::Waiting(ctx.run_later(delay, move |act, ctx| {
+                            act.guarded(ctx, |act, ctx| act.wake(id, ctx))
+                        }));
+                        self.record(Outcome {
+                            delivery_id: id,
+                            attempts,
+                            charged,
+                            attempt: Some(record),
+                            transition: Transition::RetryAt(at),
+                            last_error: Some(error),
+                        });
+                    }
+                    None => {
+                        let reason = format!("{attempts} attempts failed; last: {error}");
+                        self.bury(id, Some(record), reason, ctx);
+                    }
+                }
+            }
+        }
+        self.pump(ctx);
+    }
+
+    /// Publishes a dead delivery to the dead-letter topic, then marks it dead.
+    /// Publishing is retried until it succeeds, so no dead letter is lost.
+    pub(super) fn bury(
+        &mut self,
+        id: i64,
+        attempt: Option<AttemptRecord>,
+        reason: String,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(h) = self.held.get_mut(&id) else {
+            return;
+        };
+        h.state = HeldState::Burying;
+        let delivery = h.delivery.clone();
+        let endpoint = self.endpoint.clone();
+        let dlq = self.deps.dead_letters.clone();
+        let retry_reason = reason.clone();
+        async move { dlq.publish(&endpoint, &delivery, &reason).await.map(|()| reason) }
+            .into_actor(self)
+            .map(move |published, act, ctx| match published {
+                Ok(reason) => {
+                    if let Some(h) = act.held.remove(&id) {
+                        metrics::counter!("trackwire_dead_letters_total", "partner" => act.endpoint.partner_id.clone())
+                            .increment(1);
+                        tracing::warn!(
+                            delivery_id = id,
+                            event_id = %h.delivery.event.event_id,
+                            endpoint_id = %act.endpoint.id,
+                            partner_id = %act.endpoint.partner_id,
+                            %reason,
+                            "delivery is dead"
+                        );
+                        act.record(Outcome {
+                            delivery_id: id,
+                            attempts: h.delivery.attempts,
+                            charged: h.delivery.charged,
+                            attempt,
+                            transition: Transition::Dead,
+                            last_error: Some(reason),
+                        });
+                    }
+                    act.guarded(ctx, |act, ctx| act.pump(ctx));
+                }
+                Err(error) => {
+                    tracing::error!(delivery_id = id, %error, "could not publish a dead letter; retrying");
+                    ctx.run_later(Duration::from_secs(2), move |act, ctx| {
+                        act.bury(id, attempt, retry_reason, ctx);
+                    });
+                }
+            })
+            .spawn(ctx);
+    }
+}
+
+/// Counts, times and logs one attempt.
+fn observe(endpoint: &Endpoint, delivery: &PendingDelivery, result: &AttemptResult) {
+    let outcome = match &result.failure {
+        None => "acked",
+        Some(f) => f.code(),
+    };
+    let labels = [
+        ("partner", endpoint.partner_id.clone()),
+        ("endpoint", endpoint.id.clone()),
+        ("event_type", delivery.event.event_type.as_str().to_owned()),
+        ("outcome", outcome.to_owned()),
+    ];
+    metrics::counter!("trackwire_delivery_attempts_total", &labels).increment(1);
+    metrics::histogram!("trackwire_attempt_duration_seconds", "outcome" => outcome)
+        .record(result.latency.as_secs_f64());
+    if result.acked() {
+        if let Some(appended) = delivery.appended_at {
+            let e2e = (Utc::now() - appended).to_std().unwrap_or_default();
+            metrics::histogram!("trackwire_end_to_end_latency_seconds", "event_type" => delivery.event.event_type.as_str())
+                .record(e2e.as_secs_f64());
+        }
+    }
+    tracing::debug!(
+        event_id = %delivery.event.event_id,
+        partner_id = %endpoint.partner_id,
+        endpoint_id = %endpoint.id,
+        delivery_id = delivery.id,
+        attempt = delivery.attempts,
+        status = result.status,
+        latency_ms = result.latency.as_millis() as u64,
+        outcome,
+        "attempt finished"
+    );
+}
+
+fn attempt_record(
+    attempt_number: i32,
+    result: &AttemptResult,
+    excerpt_bytes: usize,
+) -> AttemptRecord {
+    AttemptRecord {
+        attempt_number,
+        trigger: Trigger::Automatic,
+        started_at: result.started_at,
+        latency_ms: i32::try_from(result.latency.as_millis()).unwrap_or(i32::MAX),
+        http_status: result.status.map(i32::from),
+        error_class: result.failure.as_ref().map(Failure::code),
+        error_detail: result.failure.as_ref().map(ToString::to_string),
+        response_excerpt: result.excerpt.as_ref().map(|e| truncate(e, excerpt_bytes)),
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}

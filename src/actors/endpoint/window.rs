@@ -1,0 +1,159 @@
+//! The window: which pending deliveries the actor holds in memory, and paging
+//! the rest from the store.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::Utc;
+
+use super::{EndpointActor, Held, HeldState, Sync};
+use crate::store::deliveries::{self, PendingDelivery};
+use crate::store::StoreError;
+
+impl EndpointActor {
+    /// Takes a delivery into the window, ready now or with a timer for its
+    /// scheduled retry.
+    pub(super) fn hold(&mut self, delivery: PendingDelivery, ctx: &mut Context<Self>) {
+        let id = delivery.id;
+        let wait = (delivery.next_attempt_at - Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        let state = if wait.is_zero() {
+            HeldState::Ready
+        } else {
+            HeldState::Waiting(ctx.run_later(wait, move |act, ctx| {
+                act.guarded(ctx, |act, ctx| act.wake(id, ctx))
+            }))
+        };
+        self.held.insert(id, Held { delivery, state });
+    }
+
+    /// A pushed delivery: held if the window is in sync and has room;
+    /// otherwise left to the store, where the next page finds it.
+    pub(super) fn accept(&mut self, delivery: PendingDelivery, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
+        let room = self.held.len() < self.window();
+        match &mut self.sync {
+            Sync::InSync if room => {
+                self.hold(delivery, ctx);
+                self.pump(ctx);
+            }
+            Sync::InSync => {
+                metrics::counter!("trackwire_window_overflows_total").increment(1);
+                self.sync = Sync::behind();
+            }
+            Sync::Behind {
+                scanning, missed, ..
+            } => {
+                if *scanning {
+                    *missed = true;
+                }
+            }
+        }
+    }
+
+    /// The store has work this window does not hold.
+    pub(super) fn catch_up(&mut self, ctx: &mut Context<Self>) {
+        match &mut self.sync {
+            Sync::InSync => self.sync = Sync::behind(),
+            Sync::Behind {
+                scanning: true,
+                missed,
+                ..
+            } => *missed = true,
+            Sync::Behind { .. } => {}
+        }
+        self.pump(ctx);
+    }
+
+    /// Stops for good: cancels timers, drops the window (the store keeps it).
+    pub(super) fn retire(&mut self, ctx: &mut Context<Self>) {
+        self.retired = true;
+        for (_, h) in std::mem::take(&mut self.held) {
+            if let HeldState::Waiting(handle) = h.state {
+                ctx.cancel_future(handle);
+            }
+        }
+        if let Some(t) = self.probe_timer.take() {
+            ctx.cancel_future(t);
+        }
+        tracing::info!(endpoint_id = %self.endpoint.id, "endpoint retired");
+    }
+
+    /// Pages pending deliveries from the store while behind and there is room.
+    pub(super) fn refill(&mut self, ctx: &mut Context<Self>) {
+        let Sync::Behind {
+            cursor,
+            scanning: false,
+            ..
+        } = self.sync
+        else {
+            return;
+        };
+        let room = self.window().saturating_sub(self.held.len());
+        if room == 0 || self.retired {
+            return;
+        }
+        if let Sync::Behind { scanning, .. } = &mut self.sync {
+            *scanning = true;
+        }
+        let pool = self.deps.pool.clone();
+        let endpoint_id = self.endpoint.id.clone();
+        let limit = room as i64;
+        async move {
+            let client = pool.get().await?;
+            deliveries::pending_for_endpoint(&**client, &endpoint_id, cursor, limit).await
+        }
+        .into_actor(self)
+        .map(move |page, act, ctx| act.guarded(ctx, |act, ctx| act.on_page(page, limit, ctx)))
+        .spawn(ctx);
+    }
+
+    fn on_page(
+        &mut self,
+        page: Result<Vec<PendingDelivery>, StoreError>,
+        limit: i64,
+        ctx: &mut Context<Self>,
+    ) {
+        let Sync::Behind {
+            mut cursor, missed, ..
+        } = self.sync
+        else {
+            return;
+        };
+        let page = match page {
+            Ok(page) => page,
+            Err(error) => {
+                tracing::warn!(endpoint_id = %self.endpoint.id, %error, "could not read pending deliveries; retrying");
+                ctx.run_later(Duration::from_secs(1), |act, ctx| {
+                    if let Sync::Behind { scanning, .. } = &mut act.sync {
+                        *scanning = false;
+                    }
+                    act.guarded(ctx, |act, ctx| act.pump(ctx));
+                });
+                return;
+            }
+        };
+        let complete = (page.len() as i64) < limit;
+        for delivery in page {
+            cursor = cursor.max(delivery.id);
+            if !self.held.contains_key(&delivery.id) && !self.retired {
+                self.hold(delivery, ctx);
+            }
+        }
+        self.sync = match (complete, missed) {
+            (true, false) => Sync::InSync,
+            // A push was dropped during the scan and its row may have been
+            // committed after the page was read: look again from the start.
+            (true, true) => Sync::behind(),
+            (false, _) => Sync::Behind {
+                cursor,
+                scanning: false,
+                missed,
+            },
+        };
+        self.pump(ctx);
+    }
+}
