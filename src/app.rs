@@ -38,6 +38,9 @@ pub enum RunError {
     /// A Kafka client could not be created or subscribed.
     #[error(transparent)]
     Kafka(#[from] KafkaSetupError),
+    /// The metrics exporter could not be installed.
+    #[error(transparent)]
+    Metrics(#[from] crate::telemetry::exporter::ExporterError),
     /// The HTTP listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -68,6 +71,8 @@ pub async fn run(
             tracing::info!(?applied, "migrations applied");
         }
     }
+    // First, so that everything below is counted from the start.
+    let metrics = crate::telemetry::exporter::install()?;
     let pool = store::connect(
         &config.database.url,
         config.database.pool_size,
@@ -155,7 +160,16 @@ pub async fn run(
     .map_err(|source| RunError::Listen { addr, source })?;
     let http_handle = http.handle();
     let http_task = actix_rt::spawn(http);
-    tracing::info!(%addr, workers = worker_count, topic = %config.kafka.cdc_topic, "trackwire running");
+    let metrics_addr = config.metrics.listen;
+    let scrape = TcpListener::bind(metrics_addr)
+        .and_then(|tcp| crate::telemetry::exporter::server(tcp, metrics))
+        .map_err(|source| RunError::Listen {
+            addr: metrics_addr,
+            source,
+        })?;
+    let scrape_handle = scrape.handle();
+    let scrape_task = actix_rt::spawn(scrape);
+    tracing::info!(%addr, %metrics_addr, workers = worker_count, topic = %config.kafka.cdc_topic, "trackwire running");
 
     stop.await;
     tracing::info!("shutting down");
@@ -177,6 +191,8 @@ pub async fn run(
     }
     http_handle.stop(true).await;
     let _ = http_task.await;
+    scrape_handle.stop(true).await;
+    let _ = scrape_task.await;
     // Give the recorders a moment to write what they hold; anything not
     // written is delivered again after restart (at least once).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

@@ -5,6 +5,10 @@ use rdkafka::producer::FutureProducer;
 use rdkafka::ClientConfig;
 
 use crate::config::{ConfigError, KafkaConfig};
+use crate::telemetry::kafka_stats::{ConsumerTelemetry, STATISTICS_INTERVAL_MS};
+
+/// The CDC consumer, reporting its lag through [`ConsumerTelemetry`].
+pub type CdcConsumer = StreamConsumer<ConsumerTelemetry>;
 
 /// A Kafka client could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +38,7 @@ fn with_properties(mut c: ClientConfig, cfg: &KafkaConfig) -> ClientConfig {
 /// The CDC consumer: a member of `kafka.group_id`. Offsets are stored by
 /// trackwire only once a record's event and deliveries are durable, and
 /// committed from there.
-pub fn consumer(cfg: &KafkaConfig) -> Result<StreamConsumer, KafkaSetupError> {
+pub fn consumer(cfg: &KafkaConfig) -> Result<CdcConsumer, KafkaSetupError> {
     let mut c = base(cfg)?;
     c.set("group.id", &cfg.group_id)
         .set("enable.auto.commit", "true")
@@ -48,8 +52,9 @@ pub fn consumer(cfg: &KafkaConfig) -> Result<StreamConsumer, KafkaSetupError> {
         .set(
             "heartbeat.interval.ms",
             (cfg.session_timeout.as_millis() / 3).max(100).to_string(),
-        );
-    Ok(with_properties(c, cfg).create()?)
+        )
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
+    Ok(with_properties(c, cfg).create_with_context(ConsumerTelemetry::default())?)
 }
 
 /// The producer for dead letters: idempotent, acknowledged by all replicas.

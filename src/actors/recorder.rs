@@ -9,6 +9,7 @@ use deadpool_postgres::Pool;
 
 use crate::store::deliveries::{self, Outcome};
 use crate::store::StoreError;
+use crate::telemetry::events::{OutcomeWriteFailed, OutcomesRecorded};
 
 /// An outcome to write.
 #[derive(Message)]
@@ -64,7 +65,7 @@ impl Recorder {
             match result {
                 Ok(()) => {
                     act.failures = 0;
-                    metrics::counter!("trackwire_outcomes_recorded_total").increment(batch.len() as u64);
+                    OutcomesRecorded { count: batch.len() }.emit();
                     act.flush(ctx);
                 }
                 Err(error) => {
@@ -72,7 +73,12 @@ impl Recorder {
                     // order is kept.
                     act.failures += 1;
                     let wait = Duration::from_millis(100 * 2u64.pow(act.failures.min(6)));
-                    tracing::error!(%error, outcomes = batch.len(), retry_in = ?wait, "could not record outcomes");
+                    OutcomeWriteFailed {
+                        count: batch.len(),
+                        error: &error,
+                        retry_in: wait,
+                    }
+                    .emit();
                     act.buffer.splice(0..0, batch);
                     act.scheduled = true;
                     ctx.run_later(wait, |act, ctx| {

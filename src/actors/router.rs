@@ -14,6 +14,7 @@ use super::DeliveryDeps;
 use crate::store::deliveries::PendingDelivery;
 use crate::store::endpoints::{self, Endpoint};
 use crate::store::StoreError;
+use crate::telemetry::events::{MailboxOverflow, OverflowStage};
 
 /// Newly stored deliveries, each for one endpoint.
 #[derive(Message)]
@@ -232,8 +233,11 @@ impl Handler<Dispatch> for Router {
             match route.deliver.try_send(Deliver(delivery)) {
                 Ok(()) => {}
                 Err(SendError::Full(_)) => {
-                    metrics::counter!("trackwire_mailbox_overflows_total", "endpoint" => endpoint_id.clone())
-                        .increment(1);
+                    MailboxOverflow {
+                        endpoint: &route.endpoint,
+                        stage: OverflowStage::Mailbox,
+                    }
+                    .emit();
                     self.parked.insert(endpoint_id);
                 }
                 Err(SendError::Closed(_)) => {

@@ -62,6 +62,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// The admin HTTP API.
     pub http: HttpConfig,
+    /// The Prometheus scrape endpoint.
+    pub metrics: MetricsConfig,
     /// Logging.
     pub log: LogConfig,
     /// The per-endpoint circuit breaker.
@@ -302,6 +304,16 @@ pub struct DeliveryConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Address to listen on.
+    #[serde(deserialize_with = "de::socket_addr")]
+    pub listen: SocketAddr,
+}
+
+/// The Prometheus scrape endpoint, on its own listener so that it can stay
+/// inside the cluster while the admin API is exposed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address `/metrics` is served on.
     #[serde(deserialize_with = "de::socket_addr")]
     pub listen: SocketAddr,
 }

@@ -463,3 +463,14 @@ fn an_empty_brokers_file_setting_disables_it() {
     let config = load_from(None, env(&[("TRACKWIRE_KAFKA__BROKERS_FILE", "")])).expect("loads");
     assert_eq!(config.kafka.brokers_file, None);
 }
+
+#[test]
+fn metrics_listen_defaults_and_must_not_share_the_admin_port() {
+    assert_eq!(defaults().metrics.listen.to_string(), "127.0.0.1:9464");
+    let (key, message) = invalid(load_from(
+        None,
+        env(&[("TRACKWIRE_METRICS__LISTEN", "127.0.0.1:8080")]),
+    ));
+    assert_eq!(key, "metrics.listen");
+    assert!(message.contains("http.listen"), "{message}");
+}

@@ -40,6 +40,7 @@ impl Config {
         self.validate_cdc()?;
         self.validate_delivery()?;
         self.validate_resilience()?;
+        self.validate_metrics()?;
         if self.log.level.trim().is_empty() {
             return Err(ConfigError::invalid(
                 "log.level",
@@ -174,6 +175,19 @@ impl Config {
                     format!("{host:?} is not a bare host name or IP address (no scheme, path or spaces)"),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// `[metrics]`: its listener must not collide with the admin API's.
+    fn validate_metrics(&self) -> Result<(), ConfigError> {
+        let (metrics, http) = (self.metrics.listen, self.http.listen);
+        // Port 0 asks the OS for a free port, so two of them never collide.
+        if metrics == http && metrics.port() != 0 {
+            return Err(ConfigError::invalid(
+                "metrics.listen",
+                format!("must differ from http.listen (both are {metrics})"),
+            ));
         }
         Ok(())
     }

@@ -17,15 +17,19 @@ use std::time::Duration;
 use actix::Addr;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::watch;
 
 use crate::actors::router::{Dispatch, Router};
+use crate::kafka::CdcConsumer;
 use crate::schema::EventData;
 use crate::store::deliveries::PendingDelivery;
 use crate::store::ingest::{self as ingest_store, SourcePosition};
 use crate::store::StoreError;
+use crate::telemetry::events::{
+    EventIngested, KafkaConsumerError, QuarantineReason, RecordQuarantined, RecordSkipped,
+};
 use debezium::Record;
 use mapping::{Mapped, Mapper, SkipReason};
 
@@ -33,7 +37,7 @@ use mapping::{Mapped, Mapper, SkipReason};
 enum Verdict {
     Event(Box<EventData>),
     Skip(SkipReason),
-    Quarantine(String),
+    Quarantine(QuarantineReason, String),
 }
 
 struct Prepared {
@@ -44,7 +48,7 @@ struct Prepared {
 
 /// The ingest loop and what it needs.
 pub struct Ingest {
-    consumer: StreamConsumer,
+    consumer: CdcConsumer,
     pool: Pool,
     mapper: Mapper,
     router: Addr<Router>,
@@ -55,7 +59,7 @@ pub struct Ingest {
 impl Ingest {
     /// An ingest loop over an already subscribed consumer.
     pub fn new(
-        consumer: StreamConsumer,
+        consumer: CdcConsumer,
         pool: Pool,
         mapper: Mapper,
         router: Addr<Router>,
@@ -84,8 +88,7 @@ impl Ingest {
             let mut batch = match first {
                 Ok(m) => vec![m.detach()],
                 Err(error) => {
-                    tracing::warn!(%error, "kafka consumer error");
-                    metrics::counter!("trackwire_kafka_errors_total").increment(1);
+                    KafkaConsumerError { error: &error }.emit();
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     continue;
                 }
@@ -95,7 +98,7 @@ impl Ingest {
                 match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
                     Ok(Ok(m)) => batch.push(m.detach()),
                     Ok(Err(error)) => {
-                        tracing::warn!(%error, "kafka consumer error");
+                        KafkaConsumerError { error: &error }.emit();
                         break;
                     }
                     Err(_) => break,
@@ -137,9 +140,9 @@ impl Ingest {
             Ok(Record::Change(change)) => match self.mapper.map(&change) {
                 Ok(Mapped::Event(data)) => Verdict::Event(data),
                 Ok(Mapped::Skip(reason)) => Verdict::Skip(reason),
-                Err(error) => Verdict::Quarantine(error.to_string()),
+                Err(error) => Verdict::Quarantine(QuarantineReason::Unmappable, error.to_string()),
             },
-            Err(error) => Verdict::Quarantine(error.to_string()),
+            Err(error) => Verdict::Quarantine(QuarantineReason::Malformed, error.to_string()),
         };
         Prepared {
             message,
@@ -265,7 +268,7 @@ async fn write(
     }
     match &p.verdict {
         Verdict::Skip(_) => Ok(Vec::new()),
-        Verdict::Quarantine(reason) => quarantine(reason).await,
+        Verdict::Quarantine(_, reason) => quarantine(reason).await,
         Verdict::Event(data) => {
             let created = ingest_store::insert_event(&**tx, data, Some(&p.position)).await?;
             let now = Utc::now();
@@ -295,23 +298,17 @@ async fn write(
 fn count(batch: &[Prepared]) {
     for p in batch {
         match &p.verdict {
-            Verdict::Event(data) => {
-                metrics::counter!("trackwire_events_ingested_total", "event_type" => data.event_type.as_str())
-                    .increment(1)
+            Verdict::Event(data) => EventIngested {
+                event_type: data.event_type,
             }
-            Verdict::Skip(reason) => {
-                metrics::counter!("trackwire_records_skipped_total", "reason" => reason.as_str()).increment(1)
+            .emit(),
+            Verdict::Skip(reason) => RecordSkipped { reason: *reason }.emit(),
+            Verdict::Quarantine(reason, detail) => RecordQuarantined {
+                position: &p.position,
+                reason: *reason,
+                detail,
             }
-            Verdict::Quarantine(reason) => {
-                tracing::warn!(
-                    topic = %p.position.topic,
-                    partition = p.position.partition,
-                    offset = p.position.offset,
-                    %reason,
-                    "record quarantined"
-                );
-                metrics::counter!("trackwire_records_quarantined_total").increment(1)
-            }
+            .emit(),
         }
     }
 }

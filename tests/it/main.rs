@@ -4,5 +4,6 @@
 
 mod cli;
 mod harness;
+mod observability;
 mod pipeline;
 mod receiver;

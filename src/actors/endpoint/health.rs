@@ -9,9 +9,21 @@ use chrono::Utc;
 
 use super::at_risk::Change;
 use super::attempt::AttemptResult;
+use super::breaker::State;
 use super::breaker::Transition as BreakerTransition;
 use super::EndpointActor;
 use crate::store::health::{self, Snapshot};
+use crate::telemetry::events::{
+    AckRatioObserved, AtRiskChanged, BreakerState, BreakerStateChanged,
+};
+
+fn exported(state: State) -> BreakerState {
+    match state {
+        State::Closed => BreakerState::Closed,
+        State::HalfOpen { .. } => BreakerState::HalfOpen,
+        State::Open { .. } => BreakerState::Open,
+    }
+}
 
 impl EndpointActor {
     /// Restores the stored at-risk flag (it survives restarts) and starts the
@@ -25,9 +37,28 @@ impl EndpointActor {
         }
         .into_actor(self)
         .map(|stored, act, _| {
-            if let Some(h) = stored.filter(|h| h.at_risk) {
-                act.at_risk.reason = h.at_risk_reason.or(Some("at risk before restart".into()));
+            let at_risk = stored.filter(|h| h.at_risk);
+            if let Some(h) = &at_risk {
+                act.at_risk.reason = h
+                    .at_risk_reason
+                    .clone()
+                    .or(Some("at risk before restart".into()));
             }
+            // Set both gauges once at start, so dashboards show the endpoint
+            // before anything changes.
+            let why = act.at_risk.reason.clone().unwrap_or_default();
+            AtRiskChanged {
+                endpoint: &act.endpoint,
+                at_risk: at_risk.is_some(),
+                why: &why,
+            }
+            .emit_gauge_only();
+            BreakerStateChanged {
+                endpoint: &act.endpoint,
+                state: exported(act.breaker.state()),
+                reason: "",
+            }
+            .emit_gauge_only();
             act.export_gauges();
         })
         .wait(ctx);
@@ -41,6 +72,13 @@ impl EndpointActor {
         let now = Instant::now();
         let acked = result.acked();
         self.ack.record(acked, now);
+        if let Some(ratio) = self.ack.snapshot(now).rate() {
+            AckRatioObserved {
+                endpoint: &self.endpoint,
+                ratio,
+            }
+            .emit();
+        }
         if acked {
             self.last_success = Some(Utc::now());
         } else {
@@ -52,47 +90,47 @@ impl EndpointActor {
         self.evaluate_at_risk();
     }
 
-    /// Logs, counts and stores a breaker transition.
+    /// Logs, exports and stores a breaker transition.
     pub(super) fn on_breaker_transition(&mut self, t: BreakerTransition, _ctx: &mut Context<Self>) {
         match t.to {
             "open" if t.from == "closed" => self.open_since = Some(Instant::now()),
             "closed" => self.open_since = None,
             _ => {}
         }
-        let (partner, endpoint) = (self.endpoint.partner_id.clone(), self.endpoint.id.clone());
-        if t.to == "open" {
-            tracing::warn!(partner_id = %partner, endpoint_id = %endpoint, from = t.from, reason = %t.reason, "circuit breaker opened");
-        } else {
-            tracing::info!(partner_id = %partner, endpoint_id = %endpoint, from = t.from, to = t.to, reason = %t.reason, "circuit breaker changed");
+        BreakerStateChanged {
+            endpoint: &self.endpoint,
+            state: exported(self.breaker.state()),
+            reason: &t.reason,
         }
-        metrics::counter!("trackwire_breaker_transitions_total", "partner" => partner, "endpoint" => endpoint, "to" => t.to)
-            .increment(1);
+        .emit();
         self.store_transition("breaker", t.from, t.to, t.reason);
         self.evaluate_at_risk();
-        self.export_gauges();
     }
 
-    /// Re-evaluates the at-risk flag; a change is logged, counted and stored.
+    /// Re-evaluates the at-risk flag; a change is logged, exported and
+    /// stored.
     fn evaluate_at_risk(&mut self) {
         let rate = self.ack.snapshot(Instant::now());
         let open_for = self.open_since.map(|s| s.elapsed());
         let Some(change) = self.at_risk.evaluate(&self.deps.at_risk, rate, open_for) else {
             return;
         };
-        let (partner, endpoint) = (self.endpoint.partner_id.clone(), self.endpoint.id.clone());
-        match change {
-            Change::Raised(reason) => {
-                tracing::warn!(partner_id = %partner, endpoint_id = %endpoint, %reason, "integration at risk");
-                metrics::counter!("trackwire_at_risk_raised_total", "partner" => partner, "endpoint" => endpoint)
-                    .increment(1);
-                self.store_transition("at_risk", "ok", "at_risk", reason);
-            }
-            Change::Cleared(reason) => {
-                tracing::info!(partner_id = %partner, endpoint_id = %endpoint, %reason, "integration recovered");
-                self.store_transition("at_risk", "at_risk", "ok", reason);
-            }
+        let (raised, reason) = match change {
+            Change::Raised(reason) => (true, reason),
+            Change::Cleared(reason) => (false, reason),
+        };
+        AtRiskChanged {
+            endpoint: &self.endpoint,
+            at_risk: raised,
+            why: &reason,
         }
-        self.export_gauges();
+        .emit();
+        let (from, to) = if raised {
+            ("ok", "at_risk")
+        } else {
+            ("at_risk", "ok")
+        };
+        self.store_transition("at_risk", from, to, reason);
         self.store_snapshot();
     }
 
@@ -102,25 +140,17 @@ impl EndpointActor {
         self.store_snapshot();
     }
 
+    /// Re-exports the current values, so a scrape after a restart or a quiet
+    /// period still sees them.
     fn export_gauges(&mut self) {
-        let labels = [
-            ("partner", self.endpoint.partner_id.clone()),
-            ("endpoint", self.endpoint.id.clone()),
-        ];
-        let rate = self.ack.snapshot(Instant::now());
-        if let Some(r) = rate.rate() {
-            metrics::gauge!("trackwire_endpoint_ack_rate", &labels).set(r);
+        if let Some(ratio) = self.ack.snapshot(Instant::now()).rate() {
+            AckRatioObserved {
+                endpoint: &self.endpoint,
+                ratio,
+            }
+            .emit();
         }
-        metrics::gauge!("trackwire_endpoint_breaker_state", &labels)
-            .set(self.breaker.state().gauge());
-        metrics::gauge!("trackwire_endpoint_at_risk", &labels).set(
-            if self.at_risk.reason.is_some() {
-                1.0
-            } else {
-                0.0
-            },
-        );
-        metrics::gauge!("trackwire_endpoint_queue_depth", &labels).set(self.held.len() as f64);
+        self.report_depth();
     }
 
     fn store_snapshot(&mut self) {

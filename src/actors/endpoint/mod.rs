@@ -43,6 +43,7 @@ use super::recorder::{Record, Recorder};
 use super::DeliveryDeps;
 use crate::store::deliveries::{Outcome, PendingDelivery};
 use crate::store::endpoints::Endpoint;
+use crate::telemetry::events::ActorRestarted;
 
 /// A new delivery for this endpoint, pushed by the router right after it was
 /// stored.
@@ -216,20 +217,18 @@ impl Supervised for EndpointActor {
     /// Whatever was in memory is dropped; the store still has it, so the
     /// actor starts behind and pages it back in. The breaker starts closed.
     fn restarting(&mut self, _ctx: &mut Self::Context) {
-        metrics::counter!(
-            "trackwire_actor_restarts_total",
-            "actor" => "endpoint",
-            "partner" => self.endpoint.partner_id.clone(),
-            "endpoint" => self.endpoint.id.clone()
-        )
-        .increment(1);
-        tracing::warn!(endpoint_id = %self.endpoint.id, "endpoint actor restarting");
+        ActorRestarted {
+            actor: "endpoint",
+            endpoint: Some(&self.endpoint),
+        }
+        .emit();
         self.held.clear();
         self.in_flight = 0;
         self.sync = Sync::behind();
         self.breaker.reset();
         self.open_since = None;
         self.probe_timer = None;
+        self.report_depth();
     }
 }
 

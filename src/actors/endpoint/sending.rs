@@ -12,8 +12,11 @@ use chrono::Utc;
 use super::attempt::{AttemptResult, Envelope, Failure};
 use super::{EndpointActor, HeldState};
 use crate::schema;
-use crate::store::deliveries::{AttemptRecord, Outcome, PendingDelivery, Transition, Trigger};
-use crate::store::endpoints::Endpoint;
+use crate::store::deliveries::{AttemptRecord, Outcome, Transition, Trigger};
+use crate::telemetry::events::{
+    AttemptFinished, DeadLetterPublishFailed, DeadLetterPublished, DeliveryAcked, DeliveryDead,
+    DeliveryRetryScheduled, QueueDepth,
+};
 
 /// The fault-injection panic fires once per process.
 static INJECTED_PANIC: AtomicBool = AtomicBool::new(false);
@@ -32,6 +35,9 @@ impl EndpointActor {
     /// the held ones, allowed by the breaker, within the concurrency limit.
     /// Then refills the window from the store if it is behind and has room.
     pub(super) fn pump(&mut self, ctx: &mut Context<Self>) {
+        // Every change to the window ends in a pump, so this keeps the gauge
+        // current without touching each call site.
+        self.report_depth();
         if self.retired {
             return;
         }
@@ -82,6 +88,14 @@ impl EndpointActor {
             self.start(id, probe, ctx);
         }
         self.refill(ctx);
+    }
+
+    pub(super) fn report_depth(&self) {
+        QueueDepth {
+            endpoint: &self.endpoint,
+            depth: self.held.len(),
+        }
+        .emit();
     }
 
     /// Wakes the actor when the breaker's cool-down ends.
@@ -143,9 +157,19 @@ impl EndpointActor {
         h.delivery.attempts += 1;
         let attempts = h.delivery.attempts;
         let record = attempt_record(attempts, &result, self.deps.config.response_excerpt_bytes);
-        observe(&self.endpoint, &h.delivery, &result);
+        AttemptFinished {
+            endpoint: &self.endpoint,
+            delivery: &h.delivery,
+            result: &result,
+        }
+        .emit();
         match &result.failure {
             None => {
+                DeliveryAcked {
+                    endpoint: &self.endpoint,
+                    delivery: &h.delivery,
+                }
+                .emit();
                 let charged = h.delivery.charged;
                 self.held.remove(&id);
                 self.record(Outcome {
@@ -177,6 +201,13 @@ impl EndpointActor {
                 let error = failure.to_string();
                 match self.deps.policy.delay_after(charged) {
                     Some(delay) => {
+                        DeliveryRetryScheduled {
+                            endpoint: &self.endpoint,
+                            delivery: &h.delivery,
+                            failure,
+                            delay,
+                        }
+                        .emit();
                         let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                         h.delivery.next_attempt_at = at;
                         h.state = HeldState::Waiting(ctx.run_later(delay, move |act, ctx| {
@@ -215,79 +246,54 @@ impl EndpointActor {
         };
         h.state = HeldState::Burying;
         let delivery = h.delivery.clone();
+        let delivery_for_log = delivery.clone();
         let endpoint = self.endpoint.clone();
         let dlq = self.deps.dead_letters.clone();
         let retry_reason = reason.clone();
-        async move { dlq.publish(&endpoint, &delivery, &reason).await.map(|()| reason) }
-            .into_actor(self)
-            .map(move |published, act, ctx| match published {
-                Ok(reason) => {
-                    if let Some(h) = act.held.remove(&id) {
-                        metrics::counter!("trackwire_dead_letters_total", "partner" => act.endpoint.partner_id.clone())
-                            .increment(1);
-                        tracing::warn!(
-                            delivery_id = id,
-                            event_id = %h.delivery.event.event_id,
-                            endpoint_id = %act.endpoint.id,
-                            partner_id = %act.endpoint.partner_id,
-                            %reason,
-                            "delivery is dead"
-                        );
-                        act.record(Outcome {
-                            delivery_id: id,
-                            attempts: h.delivery.attempts,
-                            charged: h.delivery.charged,
-                            attempt,
-                            transition: Transition::Dead,
-                            last_error: Some(reason),
-                        });
-                    }
-                    act.guarded(ctx, |act, ctx| act.pump(ctx));
+        async move {
+            dlq.publish(&endpoint, &delivery, &reason)
+                .await
+                .map(|()| reason)
+        }
+        .into_actor(self)
+        .map(move |published, act, ctx| match published {
+            Ok(reason) => {
+                DeadLetterPublished {
+                    endpoint: &act.endpoint,
                 }
-                Err(error) => {
-                    tracing::error!(delivery_id = id, %error, "could not publish a dead letter; retrying");
-                    ctx.run_later(Duration::from_secs(2), move |act, ctx| {
-                        act.bury(id, attempt, retry_reason, ctx);
+                .emit();
+                if let Some(h) = act.held.remove(&id) {
+                    DeliveryDead {
+                        endpoint: &act.endpoint,
+                        delivery: &h.delivery,
+                        reason: &reason,
+                    }
+                    .emit();
+                    act.record(Outcome {
+                        delivery_id: id,
+                        attempts: h.delivery.attempts,
+                        charged: h.delivery.charged,
+                        attempt,
+                        transition: Transition::Dead,
+                        last_error: Some(reason),
                     });
                 }
-            })
-            .spawn(ctx);
+                act.guarded(ctx, |act, ctx| act.pump(ctx));
+            }
+            Err(error) => {
+                DeadLetterPublishFailed {
+                    endpoint: &act.endpoint,
+                    delivery: &delivery_for_log,
+                    error: &error,
+                }
+                .emit();
+                ctx.run_later(Duration::from_secs(2), move |act, ctx| {
+                    act.bury(id, attempt, retry_reason, ctx);
+                });
+            }
+        })
+        .spawn(ctx);
     }
-}
-
-/// Counts, times and logs one attempt.
-fn observe(endpoint: &Endpoint, delivery: &PendingDelivery, result: &AttemptResult) {
-    let outcome = match &result.failure {
-        None => "acked",
-        Some(f) => f.code(),
-    };
-    let labels = [
-        ("partner", endpoint.partner_id.clone()),
-        ("endpoint", endpoint.id.clone()),
-        ("event_type", delivery.event.event_type.as_str().to_owned()),
-        ("outcome", outcome.to_owned()),
-    ];
-    metrics::counter!("trackwire_delivery_attempts_total", &labels).increment(1);
-    metrics::histogram!("trackwire_attempt_duration_seconds", "outcome" => outcome)
-        .record(result.latency.as_secs_f64());
-    if result.acked() {
-        if let Some(appended) = delivery.appended_at {
-            let e2e = (Utc::now() - appended).to_std().unwrap_or_default();
-            metrics::histogram!("trackwire_end_to_end_latency_seconds", "event_type" => delivery.event.event_type.as_str())
-                .record(e2e.as_secs_f64());
-        }
-    }
-    tracing::debug!(
-        event_id = %delivery.event.event_id,
-        partner_id = %endpoint.partner_id,
-        endpoint_id = %endpoint.id,
-        delivery_id = delivery.id,
-        attempt = delivery.attempts,
-        status = result.status,
-        latency_ms = result.latency.as_millis() as u64,
-        outcome,
-        "attempt finished"
-    );
 }
 
 fn attempt_record(

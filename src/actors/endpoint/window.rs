@@ -9,6 +9,7 @@ use chrono::Utc;
 use super::{EndpointActor, Held, HeldState, Sync};
 use crate::store::deliveries::{self, PendingDelivery};
 use crate::store::StoreError;
+use crate::telemetry::events::{MailboxOverflow, OverflowStage};
 
 impl EndpointActor {
     /// Takes a delivery into the window, ready now or with a timer for its
@@ -41,7 +42,11 @@ impl EndpointActor {
                 self.pump(ctx);
             }
             Sync::InSync => {
-                metrics::counter!("trackwire_window_overflows_total").increment(1);
+                MailboxOverflow {
+                    endpoint: &self.endpoint,
+                    stage: OverflowStage::Window,
+                }
+                .emit();
                 self.sync = Sync::behind();
             }
             Sync::Behind {
@@ -79,7 +84,8 @@ impl EndpointActor {
         if let Some(t) = self.probe_timer.take() {
             ctx.cancel_future(t);
         }
-        tracing::info!(endpoint_id = %self.endpoint.id, "endpoint retired");
+        self.report_depth();
+        tracing::info!(endpoint_id = %self.endpoint.id, partner_id = %self.endpoint.partner_id, "endpoint retired");
     }
 
     /// Pages pending deliveries from the store while behind and there is room.

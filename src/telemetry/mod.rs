@@ -1,4 +1,20 @@
-//! Logging set-up and the shutdown signal.
+//! Logs, metrics and the shutdown signal.
+//!
+//! # Layout
+//! - [`catalogue`]: every exported metric (name, type, labels, meaning) and
+//!   the histogram buckets.
+//! - [`events`]: typed internal events; each `emit()` logs and updates
+//!   metrics together.
+//! - [`exporter`]: installs the Prometheus recorder and serves `/metrics`.
+//! - [`kafka_stats`]: consumer lag from librdkafka statistics.
+
+pub mod catalogue;
+pub mod events;
+pub mod exporter;
+pub mod kafka_stats;
+
+#[cfg(test)]
+mod tests;
 
 use tracing_subscriber::EnvFilter;
 
