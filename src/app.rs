@@ -153,6 +153,7 @@ pub async fn run(
         crate::http::AppState {
             pool: pool.clone(),
             router: router.clone(),
+            api: Arc::new(crate::http::ApiSettings::from_config(&config)),
         },
     )
     .map_err(|source| RunError::Listen { addr, source })?;

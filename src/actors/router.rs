@@ -32,6 +32,15 @@ pub struct Reload;
 #[rtype(result = "()")]
 pub struct EndpointChanged(pub String);
 
+/// Deliveries of this endpoint were queued again by a person (manual retry):
+/// its actor pages them from the store now rather than at its next catch-up.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retry {
+    /// The endpoint whose deliveries were queued.
+    pub endpoint_id: String,
+}
+
 /// How many endpoint actors are running, for health checks and tests.
 #[derive(Message)]
 #[rtype(result = "usize")]
@@ -260,6 +269,25 @@ impl Handler<EndpointChanged> for Router {
             },
         )
         .wait(ctx);
+    }
+}
+
+impl Handler<Retry> for Router {
+    type Result = ();
+
+    fn handle(&mut self, Retry { endpoint_id }: Retry, _: &mut Self::Context) {
+        // No actor (disabled endpoint, or one starting): the work is in the
+        // store and is paged when the actor starts.
+        let Some(route) = self.routes.get(&endpoint_id) else {
+            return;
+        };
+        match route.control.try_send(Control::CatchUp) {
+            Ok(()) | Err(SendError::Closed(_)) => {}
+            // The refill timer offers the catch-up again when there is room.
+            Err(SendError::Full(_)) => {
+                self.parked.insert(endpoint_id);
+            }
+        }
     }
 }
 

@@ -231,13 +231,17 @@ pub struct DeliveryConfig {
     pub allow_insecure_hosts: Vec<String>,
 }
 
-/// The admin HTTP API.
-#[derive(Debug, Clone, Deserialize)]
+/// The admin HTTP API. `Debug` masks the operator token.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Address to listen on.
     #[serde(deserialize_with = "de::socket_addr")]
     pub listen: SocketAddr,
+    /// Bearer token of operators; `None` (`""` in TOML) disables the
+    /// operator routes.
+    #[serde(deserialize_with = "de::empty_as_none")]
+    pub operator_token: Option<String>,
 }
 
 /// Logging.

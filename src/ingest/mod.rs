@@ -283,6 +283,7 @@ async fn write(
                             created_at: now,
                             event: event.clone(),
                             appended_at: p.position.appended_at,
+                            manual: false,
                         },
                     )
                 })

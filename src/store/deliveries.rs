@@ -26,6 +26,9 @@ pub struct PendingDelivery {
     pub event: Arc<EventData>,
     /// When the source record was appended to Kafka, for end-to-end latency.
     pub appended_at: Option<DateTime<Utc>>,
+    /// A person asked for this delivery to be tried again: its next attempt
+    /// is recorded as [`Trigger::Manual`] and is made even past the maximum age.
+    pub manual: bool,
 }
 
 /// Pending deliveries of one endpoint with an id above `after`, in id order.
@@ -37,7 +40,8 @@ pub async fn pending_for_endpoint(
 ) -> Result<Vec<PendingDelivery>, StoreError> {
     let rows = client
         .query(
-            "SELECT d.id, d.order_id, d.attempts, d.next_attempt_at, d.created_at, e.data, e.source_appended_at
+            "SELECT d.id, d.order_id, d.attempts, d.next_attempt_at, d.created_at, e.data, e.source_appended_at,
+                    d.manual_retry_requested
              FROM deliveries d JOIN events e ON e.id = d.event_id
              WHERE d.endpoint_id = $1 AND d.state = 'pending' AND d.id > $2
              ORDER BY d.id
@@ -61,6 +65,7 @@ pub async fn pending_for_endpoint(
                 created_at: row.get(4),
                 event: Arc::new(event),
                 appended_at: row.get(6),
+                manual: row.get(7),
             })
         })
         .collect()
@@ -188,6 +193,16 @@ pub async fn record_outcomes(
         })
         .collect();
     let errors: Vec<Option<&str>> = outcomes.iter().map(|o| o.last_error.as_deref()).collect();
+    // A manual attempt answers the manual retry request; an automatic one
+    // leaves a request made meanwhile in place.
+    let manual: Vec<bool> = outcomes
+        .iter()
+        .map(|o| {
+            o.attempt
+                .as_ref()
+                .is_some_and(|a| a.trigger == Trigger::Manual)
+        })
+        .collect();
     client
         .execute(
             "UPDATE deliveries d
@@ -195,11 +210,12 @@ pub async fn record_outcomes(
                  attempts = u.attempts,
                  next_attempt_at = COALESCE(u.next_at, d.next_attempt_at),
                  finished_at = CASE WHEN u.state = 'pending' THEN NULL ELSE now() END,
-                 last_error = COALESCE(u.last_error, d.last_error)
-             FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])
-                  AS u(id, state, attempts, next_at, last_error)
+                 last_error = COALESCE(u.last_error, d.last_error),
+                 manual_retry_requested = d.manual_retry_requested AND NOT u.manual
+             FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::bool[])
+                  AS u(id, state, attempts, next_at, last_error, manual)
              WHERE d.id = u.id",
-            &[&ids, &states, &counts, &next, &errors],
+            &[&ids, &states, &counts, &next, &errors, &manual],
         )
         .await?;
     Ok(())

@@ -195,7 +195,9 @@ impl EndpointActor {
         let Some(h) = self.held.get_mut(&id) else {
             return;
         };
-        if Utc::now() - h.delivery.created_at > max_age {
+        // A manual retry is a person's explicit wish; the age limit only
+        // stops the pipeline from trying forever on its own.
+        if !h.delivery.manual && Utc::now() - h.delivery.created_at > max_age {
             let reason = format!(
                 "not delivered within the maximum age of {:?}",
                 self.deps.config.max_age
@@ -232,7 +234,19 @@ impl EndpointActor {
         };
         h.delivery.attempts += 1;
         let attempts = h.delivery.attempts;
-        let record = attempt_record(attempts, &result, self.deps.config.response_excerpt_bytes);
+        let trigger = if h.delivery.manual {
+            Trigger::Manual
+        } else {
+            Trigger::Automatic
+        };
+        // Only the first attempt after a manual retry request is manual.
+        h.delivery.manual = false;
+        let record = attempt_record(
+            attempts,
+            trigger,
+            &result,
+            self.deps.config.response_excerpt_bytes,
+        );
         observe(&self.endpoint, &h.delivery, &result);
         match &result.failure {
             None => {
@@ -392,8 +406,25 @@ impl EndpointActor {
         let complete = (page.len() as i64) < limit;
         for delivery in page {
             cursor = cursor.max(delivery.id);
-            if !self.held.contains_key(&delivery.id) && !self.retired {
-                self.hold(delivery, ctx);
+            if self.retired {
+                continue;
+            }
+            match self.held.get_mut(&delivery.id) {
+                None => self.hold(delivery, ctx),
+                // A manual retry of a delivery waiting for its retry timer:
+                // run it now instead of at the scheduled time.
+                // (One in flight or being buried is left alone: its outcome
+                // is already on its way.)
+                Some(h) if delivery.manual => match h.state {
+                    HeldState::Waiting(handle) => {
+                        ctx.cancel_future(handle);
+                        h.state = HeldState::Ready;
+                        h.delivery.manual = true;
+                    }
+                    HeldState::Ready => h.delivery.manual = true,
+                    HeldState::InFlight | HeldState::Burying => {}
+                },
+                Some(_) => {}
             }
         }
         self.sync = match (complete, missed) {
@@ -446,14 +477,17 @@ fn observe(endpoint: &Endpoint, delivery: &PendingDelivery, result: &AttemptResu
     );
 }
 
-fn attempt_record(
+/// The log record of one attempt: `result` as made by `trigger`, its
+/// response excerpt cut to `excerpt_bytes`.
+pub fn attempt_record(
     attempt_number: i32,
+    trigger: Trigger,
     result: &AttemptResult,
     excerpt_bytes: usize,
 ) -> AttemptRecord {
     AttemptRecord {
         attempt_number,
-        trigger: Trigger::Automatic,
+        trigger,
         started_at: result.started_at,
         latency_ms: i32::try_from(result.latency.as_millis()).unwrap_or(i32::MAX),
         http_status: result.status.map(i32::from),
