@@ -106,7 +106,9 @@ pub struct EndpointOut {
 }
 
 impl From<Endpoint> for EndpointOut {
-    fn from(e: Endpoint) -> Self {
+    fn from(mut e: Endpoint) -> Self {
+        // Lifecycle order reads better than the store's alphabetical one.
+        e.event_types.sort();
         EndpointOut {
             id: e.id,
             partner_id: e.partner_id,
