@@ -241,6 +241,9 @@ impl TestApp {
     }
 }
 
+/// Headers and body of one request a [`Receiver`] got.
+pub type Request = (Vec<(String, String)>, Vec<u8>);
+
 /// A partner's endpoint on 127.0.0.1: answers every request with the status
 /// set (200 at first) and keeps what it received.
 pub struct Receiver {
@@ -248,14 +251,14 @@ pub struct Receiver {
     pub url: String,
     status: Arc<AtomicU16>,
     /// Headers and bodies received.
-    pub received: Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>,
+    pub received: Arc<Mutex<Vec<Request>>>,
     handle: actix_web::dev::ServerHandle,
 }
 
 #[derive(Clone)]
 struct ReceiverState {
     status: Arc<AtomicU16>,
-    received: Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>,
+    received: Arc<Mutex<Vec<Request>>>,
 }
 
 async fn receive(
