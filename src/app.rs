@@ -2,6 +2,7 @@
 //! listener, ingest and the HTTP server, and stops them in order.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -155,6 +156,7 @@ pub async fn run(
         crate::http::AppState {
             pool: pool.clone(),
             router: router.clone(),
+            api: Arc::new(crate::http::ApiSettings::from_config(&config)),
         },
     )
     .map_err(|source| RunError::Listen { addr, source })?;

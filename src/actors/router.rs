@@ -39,6 +39,15 @@ pub struct EndpointChanged(pub String);
 #[rtype(result = "Vec<Recipient<InFlight>>")]
 pub struct Quiesce;
 
+/// Deliveries of this endpoint were queued again by a person (manual retry):
+/// its actor pages them from the store now rather than at its next catch-up.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retry {
+    /// The endpoint whose deliveries were queued.
+    pub endpoint_id: String,
+}
+
 /// How many endpoint actors are running, for health checks and tests.
 #[derive(Message)]
 #[rtype(result = "usize")]
@@ -297,6 +306,25 @@ impl Handler<Quiesce> for Router {
                 route.in_flight
             })
             .collect()
+    }
+}
+
+impl Handler<Retry> for Router {
+    type Result = ();
+
+    fn handle(&mut self, Retry { endpoint_id }: Retry, _: &mut Self::Context) {
+        // No actor (disabled endpoint, or one starting): the work is in the
+        // store and is paged when the actor starts.
+        let Some(route) = self.routes.get(&endpoint_id) else {
+            return;
+        };
+        match route.control.try_send(Control::CatchUp) {
+            Ok(()) | Err(SendError::Closed(_)) => {}
+            // The refill timer offers the catch-up again when there is room.
+            Err(SendError::Full(_)) => {
+                self.parked.insert(endpoint_id);
+            }
+        }
     }
 }
 

@@ -299,13 +299,17 @@ pub struct DeliveryConfig {
     pub fault_injection_panic_order: String,
 }
 
-/// The admin HTTP API.
-#[derive(Debug, Clone, Deserialize)]
+/// The admin HTTP API. `Debug` masks the operator token.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Address to listen on.
     #[serde(deserialize_with = "de::socket_addr")]
     pub listen: SocketAddr,
+    /// Bearer token of operators; `None` (`""` in TOML) disables the
+    /// operator routes.
+    #[serde(deserialize_with = "de::empty_as_none")]
+    pub operator_token: Option<String>,
 }
 
 /// The Prometheus scrape endpoint, on its own listener so that it can stay

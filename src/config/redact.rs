@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::{DatabaseConfig, KafkaConfig};
+use super::{DatabaseConfig, HttpConfig, KafkaConfig};
 
 /// What a masked secret prints as.
 const MASK: &str = "***";
@@ -50,6 +50,18 @@ impl fmt::Debug for KafkaConfig {
             .field("batch_size", &self.batch_size)
             .field("batch_linger", &self.batch_linger)
             .field("properties", &properties)
+            .finish()
+    }
+}
+
+impl fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("listen", &self.listen)
+            .field(
+                "operator_token",
+                &self.operator_token.as_ref().map(|_| MASK),
+            )
             .finish()
     }
 }

@@ -474,3 +474,22 @@ fn metrics_listen_defaults_and_must_not_share_the_admin_port() {
     assert_eq!(key, "metrics.listen");
     assert!(message.contains("http.listen"), "{message}");
 }
+
+#[test]
+fn the_operator_token_is_off_by_default_and_set_from_the_environment() {
+    assert_eq!(defaults().http.operator_token, None);
+    let token = "0123456789abcdef0123456789abcdef";
+    let config = load_from(None, env(&[("TRACKWIRE_HTTP__OPERATOR_TOKEN", token)])).unwrap();
+    assert_eq!(config.http.operator_token.as_deref(), Some(token));
+    assert!(!format!("{config:?}").contains(token));
+}
+
+#[test]
+fn a_short_operator_token_is_rejected_naming_the_key() {
+    let (key, message) = invalid(load_from(
+        None,
+        env(&[("TRACKWIRE_HTTP__OPERATOR_TOKEN", "hunter2")]),
+    ));
+    assert_eq!(key, "http.operator_token");
+    assert!(message.contains("at least 32"), "{message}");
+}

@@ -41,6 +41,7 @@ impl Config {
         self.validate_delivery()?;
         self.validate_resilience()?;
         self.validate_metrics()?;
+        self.validate_http()?;
         if self.log.level.trim().is_empty() {
             return Err(ConfigError::invalid(
                 "log.level",
@@ -190,6 +191,31 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+/// Shortest operator token accepted: a short token can be guessed.
+pub const MIN_OPERATOR_TOKEN_LEN: usize = 32;
+
+impl Config {
+    /// `[http]`: the operator token, when set, must be long enough.
+    fn validate_http(&self) -> Result<(), ConfigError> {
+        match &self.http.operator_token {
+            Some(token) if token.chars().count() < MIN_OPERATOR_TOKEN_LEN => {
+                Err(ConfigError::invalid(
+                    "http.operator_token",
+                    format!(
+                        "must be at least {MIN_OPERATOR_TOKEN_LEN} characters (or \"\" to \
+                         disable operator access); e.g. the output of `openssl rand -hex 32`"
+                    ),
+                ))
+            }
+            Some(token) if token.chars().any(char::is_whitespace) => Err(ConfigError::invalid(
+                "http.operator_token",
+                "must not contain whitespace",
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -1,34 +1,116 @@
-//! The service's own HTTP surface (actix-web): health checks now; the admin
-//! API and the partner portal are mounted here too.
+//! The service's own HTTP surface (actix-web): health checks and the admin
+//! API under `/api/v1`.
+//!
+//! # Layout
+//! - `health`: liveness and readiness.
+//! - `problem`: every API error as an RFC 7807 document, in one place.
+//! - `body`: the JSON body extractor (size limit, field-naming errors).
+//! - `auth`: operator token and partner API keys as extractors.
+//! - one module per resource, each with a `configure`: `partners`,
+//!   `endpoints`, `test_events`, `events`, `retries`; `openapi` serves the
+//!   spec kept in `openapi.json`.
 
+pub mod auth;
+pub mod body;
+pub mod endpoints;
+pub mod events;
 pub mod health;
+pub mod openapi;
+pub mod partners;
+pub mod problem;
+pub mod retries;
+pub mod test_events;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix::Addr;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use deadpool_postgres::Pool;
 
+use crate::actors::endpoint::{SsrfGuard, WebhookClient};
 use crate::actors::router::Router;
+use crate::config::Config;
+use problem::Problem;
 
 /// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
     /// The store.
     pub pool: Pool,
-    /// The router, for readiness.
+    /// The router: readiness, and telling endpoint actors about retries.
     pub router: Addr<Router>,
+    /// Settings of the admin API.
+    pub api: Arc<ApiSettings>,
+}
+
+/// Settings of the admin API, taken from the configuration once.
+pub struct ApiSettings {
+    /// `http.operator_token`; `None` refuses every operator request.
+    pub operator_token: Option<String>,
+    /// `delivery.allow_insecure_hosts`, for validating endpoint URLs.
+    pub allow_insecure_hosts: Vec<String>,
+    /// Sends test events.
+    pub webhook: WebhookClient,
+    /// `delivery.response_excerpt_bytes`, for recording test attempts.
+    pub excerpt_bytes: usize,
+}
+
+impl ApiSettings {
+    /// The settings `config` gives.
+    pub fn from_config(config: &Config) -> Self {
+        let delivery = &config.delivery;
+        ApiSettings {
+            operator_token: config.http.operator_token.clone(),
+            allow_insecure_hosts: delivery.allow_insecure_hosts.clone(),
+            webhook: WebhookClient::new(
+                SsrfGuard::new(&delivery.allow_insecure_hosts),
+                delivery.connect_timeout,
+                delivery.attempt_timeout,
+                delivery.response_excerpt_bytes,
+            ),
+            excerpt_bytes: delivery.response_excerpt_bytes,
+        }
+    }
+}
+
+/// Mounts the admin API under `/api/v1`. Unknown routes and bad query
+/// strings answer problem documents too.
+pub fn api_v1(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                Problem::MalformedBody(format!("bad query string: {err}")).into()
+            }))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|err, _| Problem::not_found("resource", err.to_string()).into()),
+            )
+            .configure(openapi::configure)
+            .configure(partners::configure)
+            .configure(endpoints::configure)
+            .configure(test_events::configure)
+            .configure(events::configure)
+            .configure(retries::configure)
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(Problem::NoRoute)
+            })),
+    );
 }
 
 /// Builds the server on a listener the caller bound (port 0 in tests).
 pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let data = web::Data::new(state);
-    let server =
-        HttpServer::new(move || App::new().app_data(data.clone()).configure(health::routes))
-            .workers(1)
-            .disable_signals()
-            .listen(listener)?
-            .run();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(health::routes)
+            .configure(api_v1)
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
     Ok(server)
 }

@@ -287,6 +287,7 @@ async fn write(
                             created_at: now,
                             event: event.clone(),
                             appended_at: p.position.appended_at,
+                            manual: false,
                         },
                     )
                 })

@@ -29,6 +29,9 @@ pub struct PendingDelivery {
     pub event: Arc<EventData>,
     /// When the source record was appended to Kafka, for end-to-end latency.
     pub appended_at: Option<DateTime<Utc>>,
+    /// A person asked for this delivery to be tried again: its next attempt
+    /// is recorded as [`Trigger::Manual`] and is made even past the maximum age.
+    pub manual: bool,
 }
 
 /// Pending deliveries of one endpoint with an id above `after`, in id order.
@@ -41,7 +44,7 @@ pub async fn pending_for_endpoint(
     let rows = client
         .query(
             "SELECT d.id, d.order_id, d.attempts, d.next_attempt_at, d.created_at, e.data, e.source_appended_at,
-                    d.charged_failures
+                    d.charged_failures, d.manual_retry_requested
              FROM deliveries d JOIN events e ON e.id = d.event_id
              WHERE d.endpoint_id = $1 AND d.state = 'pending' AND d.id > $2
              ORDER BY d.id
@@ -66,6 +69,7 @@ pub async fn pending_for_endpoint(
                 created_at: row.get(4),
                 event: Arc::new(event),
                 appended_at: row.get(6),
+                manual: row.get(8),
             })
         })
         .collect()
@@ -196,6 +200,16 @@ pub async fn record_outcomes(
         .collect();
     let errors: Vec<Option<&str>> = outcomes.iter().map(|o| o.last_error.as_deref()).collect();
     let charged: Vec<i32> = outcomes.iter().map(|o| o.charged).collect();
+    // A manual attempt answers the manual retry request; an automatic one
+    // leaves a request made meanwhile in place.
+    let manual: Vec<bool> = outcomes
+        .iter()
+        .map(|o| {
+            o.attempt
+                .as_ref()
+                .is_some_and(|a| a.trigger == Trigger::Manual)
+        })
+        .collect();
     client
         .execute(
             "UPDATE deliveries d
@@ -204,11 +218,12 @@ pub async fn record_outcomes(
                  next_attempt_at = COALESCE(u.next_at, d.next_attempt_at),
                  finished_at = CASE WHEN u.state = 'pending' THEN NULL ELSE now() END,
                  last_error = COALESCE(u.last_error, d.last_error),
-                 charged_failures = u.charged
-             FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::int[])
-                  AS u(id, state, attempts, next_at, last_error, charged)
+                 charged_failures = u.charged,
+                 manual_retry_requested = d.manual_retry_requested AND NOT u.manual
+             FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::int[], $7::bool[])
+                  AS u(id, state, attempts, next_at, last_error, charged, manual)
              WHERE d.id = u.id",
-            &[&ids, &states, &counts, &next, &errors, &charged],
+            &[&ids, &states, &counts, &next, &errors, &charged, &manual],
         )
         .await?;
     Ok(())

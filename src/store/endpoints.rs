@@ -206,3 +206,123 @@ pub async fn get_active(
         .map(from_row)
         .transpose()
 }
+
+/// One of a partner's endpoints; `None` when it does not exist or belongs to
+/// another partner, which callers must not be able to tell apart.
+pub async fn get_for_partner(
+    client: &impl GenericClient,
+    partner_id: &str,
+    id: &str,
+) -> Result<Option<Endpoint>, StoreError> {
+    let sql = format!("{SELECT} WHERE e.id = $1 AND e.partner_id = $2");
+    client
+        .query_opt(&sql, &[&id, &partner_id])
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Every endpoint of every partner, by partner then age.
+pub async fn list_all(client: &impl GenericClient) -> Result<Vec<Endpoint>, StoreError> {
+    let sql = format!("{SELECT} ORDER BY e.partner_id, e.created_at, e.id");
+    let rows = client.query(&sql, &[]).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Changes to an endpoint; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointChanges<'a> {
+    /// A URL already validated by [`crate::endpoint_url::EndpointUrl::parse`].
+    pub url: Option<&'a str>,
+    /// Free text.
+    pub description: Option<&'a str>,
+    /// Receive new deliveries or not.
+    pub enabled: Option<bool>,
+    /// Replaces the event types.
+    pub event_types: Option<&'a [EventType]>,
+}
+
+/// Applies `changes` to one of a partner's endpoints, in the caller's
+/// transaction. `None` when the partner has no such endpoint.
+pub async fn update(
+    tx: &impl GenericClient,
+    partner_id: &str,
+    id: &str,
+    changes: &EndpointChanges<'_>,
+) -> Result<Option<Endpoint>, StoreError> {
+    let n = tx
+        .execute(
+            "UPDATE endpoints
+             SET url = COALESCE($3, url), description = COALESCE($4, description),
+                 enabled = COALESCE($5, enabled), updated_at = now()
+             WHERE id = $1 AND partner_id = $2",
+            &[
+                &id,
+                &partner_id,
+                &changes.url,
+                &changes.description,
+                &changes.enabled,
+            ],
+        )
+        .await?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if let Some(types) = changes.event_types {
+        set_event_types(tx, id, types).await?;
+    }
+    get(tx, id).await
+}
+
+/// Deletes one of a partner's endpoints with its deliveries (the events stay
+/// in the log). Returns false when the partner has no such endpoint.
+pub async fn delete(
+    client: &impl GenericClient,
+    partner_id: &str,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let n = client
+        .execute(
+            "DELETE FROM endpoints WHERE id = $1 AND partner_id = $2",
+            &[&id, &partner_id],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Starts a secret rotation, in the caller's transaction: every current
+/// secret now expires after `grace` (and keeps signing until then, so that
+/// receivers can switch without dropping a request), and a new secret signs
+/// from now on. Returns the new secret, or `None` when the partner has no
+/// such endpoint.
+pub async fn rotate_secret(
+    tx: &impl GenericClient,
+    partner_id: &str,
+    id: &str,
+    grace: std::time::Duration,
+) -> Result<Option<SigningSecret>, StoreError> {
+    let n = tx
+        .execute(
+            "UPDATE endpoints SET updated_at = now() WHERE id = $1 AND partner_id = $2",
+            &[&id, &partner_id],
+        )
+        .await?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let grace_secs = grace.as_secs_f64();
+    tx.execute(
+        "UPDATE endpoint_secrets SET expires_at = now() + make_interval(secs => $2)
+         WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > now() + make_interval(secs => $2))",
+        &[&id, &grace_secs],
+    )
+    .await?;
+    let secret = SigningSecret::generate();
+    tx.execute(
+        "INSERT INTO endpoint_secrets (endpoint_id, secret) VALUES ($1, $2)",
+        &[&id, &secret.as_str()],
+    )
+    .await?;
+    Ok(Some(secret))
+}

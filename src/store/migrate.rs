@@ -21,6 +21,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0001_initial.sql"),
     },
     Migration {
+        version: 2,
+        name: "0002_admin_api.sql",
+        sql: include_str!("../../migrations/0002_admin_api.sql"),
+    },
+    Migration {
         version: 4,
         name: "0004_endpoint_health.sql",
         sql: include_str!("../../migrations/0004_endpoint_health.sql"),

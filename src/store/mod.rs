@@ -2,13 +2,16 @@
 //! and attempts. One query per named function, each taking a client or a
 //! transaction, so callers choose the transaction boundaries.
 
+pub mod api_keys;
 pub mod deliveries;
 pub mod endpoints;
+pub mod event_log;
 pub mod health;
 pub mod ingest;
 pub mod listen;
 pub mod migrate;
 pub mod partners;
+pub mod retries;
 
 use std::time::Duration;
 

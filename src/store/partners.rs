@@ -69,3 +69,20 @@ pub async fn get(client: &impl GenericClient, id: &str) -> Result<Option<Partner
         .await?;
     Ok(row.map(Partner::from))
 }
+
+/// Sets a partner's status (`active` or `suspended`). Returns the partner, or
+/// `None` when it does not exist.
+pub async fn set_status(
+    client: &impl GenericClient,
+    id: &str,
+    status: &str,
+) -> Result<Option<Partner>, StoreError> {
+    let row = client
+        .query_opt(
+            "UPDATE partners SET status = $2 WHERE id = $1
+             RETURNING id, name, status, created_at",
+            &[&id, &status],
+        )
+        .await?;
+    Ok(row.map(Partner::from))
+}

@@ -43,6 +43,7 @@ fn delivery() -> PendingDelivery {
         order_id: event.order_id.clone(),
         attempts: 1,
         charged: 1,
+        manual: false,
         next_attempt_at: Utc::now(),
         created_at: Utc::now(),
         event: Arc::new(event),
@@ -56,6 +57,7 @@ fn result(failure: Option<Failure>) -> AttemptResult {
         latency: Duration::from_millis(120),
         status: Some(if failure.is_some() { 500 } else { 200 }),
         excerpt: None,
+        headers: Vec::new(),
         failure,
     }
 }

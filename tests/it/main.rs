@@ -2,6 +2,7 @@
 //! HTTP receivers on 127.0.0.1, and the `trackwire` binary as a black box.
 //! One test binary, so the heavy dependencies link once.
 
+mod api;
 mod cli;
 mod harness;
 mod observability;

@@ -69,6 +69,9 @@ pub struct AttemptResult {
     pub status: Option<u16>,
     /// The start of the answer's body, as text.
     pub excerpt: Option<String>,
+    /// The answer's headers (the first [`MAX_HEADERS`]), for the test-event
+    /// view; empty when no answer arrived.
+    pub headers: Vec<(String, String)>,
     /// `None` for an acknowledgement.
     pub failure: Option<Failure>,
 }
@@ -102,6 +105,10 @@ pub struct WebhookClient {
     timeout: Duration,
     excerpt_bytes: usize,
 }
+
+/// Response headers kept per attempt: enough to debug a receiver, bounded so
+/// that a misbehaving one cannot make us hold megabytes.
+pub const MAX_HEADERS: usize = 32;
 
 const USER_AGENT_VALUE: &str = concat!("trackwire/", env!("CARGO_PKG_VERSION"));
 
@@ -150,12 +157,13 @@ impl WebhookClient {
             tokio::time::timeout(self.timeout, self.exchange(url, envelope, body, started_at))
                 .await;
         let latency = start.elapsed();
-        let (status, excerpt, failure) = match result {
-            Err(_) => (None, None, Some(Failure::Timeout(self.timeout))),
-            Ok(Err(failure)) => (None, None, Some(failure)),
-            Ok(Ok((status, excerpt))) => {
-                let failure = (!(200..300).contains(&status)).then_some(Failure::Status(status));
-                (Some(status), excerpt, failure)
+        let (status, excerpt, headers, failure) = match result {
+            Err(_) => (None, None, Vec::new(), Some(Failure::Timeout(self.timeout))),
+            Ok(Err(failure)) => (None, None, Vec::new(), Some(failure)),
+            Ok(Ok(answer)) => {
+                let failure = (!(200..300).contains(&answer.status))
+                    .then_some(Failure::Status(answer.status));
+                (Some(answer.status), answer.excerpt, answer.headers, failure)
             }
         };
         AttemptResult {
@@ -163,6 +171,7 @@ impl WebhookClient {
             latency,
             status,
             excerpt,
+            headers,
             failure,
         }
     }
@@ -173,7 +182,7 @@ impl WebhookClient {
         envelope: &Envelope<'_>,
         body: Bytes,
         started_at: DateTime<Utc>,
-    ) -> Result<(u16, Option<String>), Failure> {
+    ) -> Result<Answer, Failure> {
         let uri: Uri = url
             .parse()
             .map_err(|e: hyper::http::uri::InvalidUri| Failure::InvalidUrl(e.to_string()))?;
@@ -207,6 +216,17 @@ impl WebhookClient {
             .map_err(|e| Failure::InvalidUrl(e.to_string()))?;
         let response = self.inner.request(request).await.map_err(classify)?;
         let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .take(MAX_HEADERS)
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
         // Only the start of the body is kept; a partner sending megabytes
         // must not cost us memory.
         let excerpt = match Limited::new(response.into_body(), self.excerpt_bytes.max(1))
@@ -216,13 +236,21 @@ impl WebhookClient {
             Ok(collected) => Some(collected.to_bytes()),
             Err(_) => None,
         };
-        Ok((
+        Ok(Answer {
             status,
-            excerpt
+            headers,
+            excerpt: excerpt
                 .filter(|b| !b.is_empty())
                 .map(|b| String::from_utf8_lossy(&b).into_owned()),
-        ))
+        })
     }
+}
+
+/// What came back from the endpoint.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    excerpt: Option<String>,
 }
 
 fn rustls_config_without_roots() -> rustls::ClientConfig {

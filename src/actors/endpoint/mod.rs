@@ -37,6 +37,7 @@ pub use at_risk::{AtRisk, AtRiskPolicy, Change as AtRiskChange};
 pub use attempt::{AttemptResult, Envelope, Failure, WebhookClient};
 pub use backoff::RetryPolicy;
 pub use breaker::{Breaker, BreakerPolicy, State as BreakerState};
+pub use sending::attempt_record;
 pub use ssrf::{BlockedAddress, SsrfGuard};
 
 use super::recorder::{Record, Recorder};

@@ -61,7 +61,9 @@ impl EndpointActor {
                 if !first_of_order || !matches!(h.state, HeldState::Ready) {
                     continue;
                 }
-                if now - h.delivery.created_at > max_age {
+                // A manual retry is a person's explicit wish; the age limit
+                // only stops the pipeline from trying forever on its own.
+                if !h.delivery.manual && now - h.delivery.created_at > max_age {
                     expired.push(*id);
                 } else if candidates.len() < limit {
                     candidates.push(*id);
@@ -156,7 +158,19 @@ impl EndpointActor {
         };
         h.delivery.attempts += 1;
         let attempts = h.delivery.attempts;
-        let record = attempt_record(attempts, &result, self.deps.config.response_excerpt_bytes);
+        let trigger = if h.delivery.manual {
+            Trigger::Manual
+        } else {
+            Trigger::Automatic
+        };
+        // Only the first attempt after a manual retry request is manual.
+        h.delivery.manual = false;
+        let record = attempt_record(
+            attempts,
+            trigger,
+            &result,
+            self.deps.config.response_excerpt_bytes,
+        );
         AttemptFinished {
             endpoint: &self.endpoint,
             delivery: &h.delivery,
@@ -296,14 +310,17 @@ impl EndpointActor {
     }
 }
 
-fn attempt_record(
+/// The log record of one attempt: `result` as made by `trigger`, its
+/// response excerpt cut to `excerpt_bytes`.
+pub fn attempt_record(
     attempt_number: i32,
+    trigger: Trigger,
     result: &AttemptResult,
     excerpt_bytes: usize,
 ) -> AttemptRecord {
     AttemptRecord {
         attempt_number,
-        trigger: Trigger::Automatic,
+        trigger,
         started_at: result.started_at,
         latency_ms: i32::try_from(result.latency.as_millis()).unwrap_or(i32::MAX),
         http_status: result.status.map(i32::from),

@@ -145,8 +145,28 @@ impl EndpointActor {
         let complete = (page.len() as i64) < limit;
         for delivery in page {
             cursor = cursor.max(delivery.id);
-            if !self.held.contains_key(&delivery.id) && !self.retired {
-                self.hold(delivery, ctx);
+            if self.retired {
+                continue;
+            }
+            match self.held.get_mut(&delivery.id) {
+                None => self.hold(delivery, ctx),
+                // A manual retry of a delivery waiting for its retry timer:
+                // run it now instead of at the scheduled time. One in flight
+                // or being buried is left alone: its outcome is on its way.
+                Some(h) if delivery.manual => match h.state {
+                    HeldState::Waiting(handle) => {
+                        ctx.cancel_future(handle);
+                        h.state = HeldState::Ready;
+                        h.delivery.manual = true;
+                        h.delivery.charged = 0;
+                    }
+                    HeldState::Ready => {
+                        h.delivery.manual = true;
+                        h.delivery.charged = 0;
+                    }
+                    HeldState::InFlight | HeldState::Burying => {}
+                },
+                Some(_) => {}
             }
         }
         self.sync = match (complete, missed) {

@@ -1,0 +1,309 @@
+//! Partner routes for endpoints, and the operators' view of all of them.
+//!
+//! - `GET /endpoints`, `POST /endpoints`
+//! - `GET /endpoints/{id}`, `PATCH /endpoints/{id}`, `DELETE /endpoints/{id}`
+//! - `POST /endpoints/{id}/rotate-secret`
+//! - `GET /admin/endpoints` (operators)
+//!
+//! Routing picks changes up through the store's change notifications, so
+//! nothing here talks to the router.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{Operator, Partner};
+use super::body::Json;
+use super::problem::Problem;
+use super::AppState;
+use crate::endpoint_url::EndpointUrl;
+use crate::schema::{EventType, SchemaVersion};
+use crate::store::endpoints::{self, Endpoint, EndpointChanges, NewEndpoint};
+
+/// Longest description accepted.
+const MAX_DESCRIPTION: usize = 500;
+/// Grace period of the old secret when none is given: a day, time enough
+/// for a receiver deployed once a day.
+const DEFAULT_GRACE: Duration = Duration::from_secs(24 * 3600);
+/// Longest grace period: a week.
+const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Mounts the routes (under `/api/v1`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/endpoints", web::get().to(list))
+        .route("/endpoints", web::post().to(create))
+        .route("/endpoints/{id}", web::get().to(get))
+        .route("/endpoints/{id}", web::patch().to(update))
+        .route("/endpoints/{id}", web::delete().to(delete))
+        .route("/endpoints/{id}/rotate-secret", web::post().to(rotate))
+        .route("/admin/endpoints", web::get().to(list_all));
+}
+
+/// A new endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointIn {
+    /// Where to POST events: https (see `delivery.allow_insecure_hosts`).
+    pub url: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Event types to receive; at least one.
+    pub event_types: Vec<String>,
+    /// Payload version; `v1` when absent.
+    pub schema_version: Option<String>,
+    /// Receive deliveries (default true).
+    pub enabled: Option<bool>,
+}
+
+/// Changes to an endpoint; absent fields stay as they are.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointPatchIn {
+    /// New URL.
+    pub url: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New event types (replaces the set).
+    pub event_types: Option<Vec<String>>,
+    /// Enable or disable.
+    pub enabled: Option<bool>,
+}
+
+/// A secret rotation (query parameters).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateIn {
+    /// How long the old secret keeps signing, in seconds (default a day,
+    /// at most a week; 0 ends it now).
+    pub grace_period_secs: Option<u64>,
+}
+
+/// An endpoint. Secrets are never listed.
+#[derive(Debug, Serialize)]
+pub struct EndpointOut {
+    /// Id.
+    pub id: String,
+    /// Owner.
+    pub partner_id: String,
+    /// Where events go.
+    pub url: String,
+    /// Free text.
+    pub description: String,
+    /// Receiving deliveries.
+    pub enabled: bool,
+    /// Pinned payload version.
+    pub schema_version: &'static str,
+    /// Event types received.
+    pub event_types: Vec<&'static str>,
+    /// Secrets currently signing (more than one during a rotation).
+    pub active_secrets: usize,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Endpoint> for EndpointOut {
+    fn from(mut e: Endpoint) -> Self {
+        // Lifecycle order reads better than the store's alphabetical one.
+        e.event_types.sort();
+        EndpointOut {
+            id: e.id,
+            partner_id: e.partner_id,
+            url: e.url,
+            description: e.description,
+            enabled: e.enabled,
+            schema_version: e.schema_version.as_str(),
+            event_types: e.event_types.iter().map(|t| t.as_str()).collect(),
+            active_secrets: e.secrets.len(),
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+/// An endpoint just created, with its signing secret (shown this once).
+#[derive(Debug, Serialize)]
+pub struct EndpointCreatedOut {
+    /// The endpoint.
+    #[serde(flatten)]
+    pub endpoint: EndpointOut,
+    /// `whsec_...`, to verify signatures with.
+    pub secret: String,
+}
+
+/// Parses event type names, naming the bad entry.
+fn event_types(field: &str, names: &[String]) -> Result<Vec<EventType>, Problem> {
+    if names.is_empty() {
+        return Err(Problem::invalid(field, "list at least one event type"));
+    }
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            EventType::from_str(name)
+                .map_err(|e| Problem::invalid(format!("{field}[{i}]"), e.to_string()))
+        })
+        .collect()
+}
+
+fn url(state: &AppState, raw: &str) -> Result<EndpointUrl, Problem> {
+    EndpointUrl::parse(raw, &state.api.allow_insecure_hosts)
+        .map_err(|e| Problem::invalid("url", e.to_string()))
+}
+
+fn description(text: &str) -> Result<&str, Problem> {
+    if text.chars().count() > MAX_DESCRIPTION {
+        return Err(Problem::invalid(
+            "description",
+            format!("at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    Ok(text.trim())
+}
+
+async fn list(caller: Partner, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    let client = state.pool.get().await?;
+    let items: Vec<EndpointOut> = endpoints::list_for_partner(&**client, &caller.id)
+        .await?
+        .into_iter()
+        .map(EndpointOut::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+async fn list_all(_: Operator, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    let client = state.pool.get().await?;
+    let items: Vec<EndpointOut> = endpoints::list_all(&**client)
+        .await?
+        .into_iter()
+        .map(EndpointOut::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+async fn create(
+    caller: Partner,
+    state: web::Data<AppState>,
+    Json(body): Json<EndpointIn>,
+) -> Result<HttpResponse, Problem> {
+    let url = url(&state, &body.url)?;
+    let types = event_types("event_types", &body.event_types)?;
+    let description = description(&body.description)?;
+    let schema_version = match &body.schema_version {
+        None => SchemaVersion::V1,
+        Some(v) => SchemaVersion::from_str(v)
+            .map_err(|e| Problem::invalid("schema_version", e.to_string()))?,
+    };
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let (mut endpoint, secret) = endpoints::insert(
+        &*tx,
+        &NewEndpoint {
+            partner_id: &caller.id,
+            url: url.as_str(),
+            description,
+            event_types: &types,
+            schema_version,
+        },
+    )
+    .await?;
+    if body.enabled == Some(false) {
+        let changes = EndpointChanges {
+            enabled: Some(false),
+            ..Default::default()
+        };
+        endpoint = endpoints::update(&*tx, &caller.id, &endpoint.id, &changes)
+            .await?
+            .ok_or_else(|| Problem::internal("endpoint vanished inside its transaction"))?;
+    }
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(EndpointCreatedOut {
+        endpoint: endpoint.into(),
+        secret: secret.as_str().to_owned(),
+    }))
+}
+
+async fn get(
+    caller: Partner,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let client = state.pool.get().await?;
+    let endpoint = endpoints::get_for_partner(&**client, &caller.id, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("endpoint", id.as_str()))?;
+    Ok(HttpResponse::Ok().json(EndpointOut::from(endpoint)))
+}
+
+async fn update(
+    caller: Partner,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    Json(body): Json<EndpointPatchIn>,
+) -> Result<HttpResponse, Problem> {
+    let url = body.url.as_deref().map(|u| url(&state, u)).transpose()?;
+    let types = body
+        .event_types
+        .as_deref()
+        .map(|t| event_types("event_types", t))
+        .transpose()?;
+    let description = body.description.as_deref().map(description).transpose()?;
+    let changes = EndpointChanges {
+        url: url.as_ref().map(EndpointUrl::as_str),
+        description,
+        enabled: body.enabled,
+        event_types: types.as_deref(),
+    };
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let endpoint = endpoints::update(&*tx, &caller.id, &id, &changes)
+        .await?
+        .ok_or_else(|| Problem::not_found("endpoint", id.as_str()))?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(EndpointOut::from(endpoint)))
+}
+
+async fn delete(
+    caller: Partner,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let client = state.pool.get().await?;
+    if !endpoints::delete(&**client, &caller.id, &id).await? {
+        return Err(Problem::not_found("endpoint", id.as_str()));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Takes the grace period from the query, so that a bare POST rotates.
+async fn rotate(
+    caller: Partner,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<RotateIn>,
+) -> Result<HttpResponse, Problem> {
+    let body = query.into_inner();
+    let grace = match body.grace_period_secs {
+        None => DEFAULT_GRACE,
+        Some(s) if Duration::from_secs(s) > MAX_GRACE => {
+            return Err(Problem::invalid(
+                "grace_period_secs",
+                format!("at most {} (a week)", MAX_GRACE.as_secs()),
+            ))
+        }
+        Some(s) => Duration::from_secs(s),
+    };
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let secret = endpoints::rotate_secret(&*tx, &caller.id, &id, grace)
+        .await?
+        .ok_or_else(|| Problem::not_found("endpoint", id.as_str()))?;
+    tx.commit().await?;
+    let old_expires_at = Utc::now() + chrono::Duration::from_std(grace).unwrap_or_default();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "secret": secret.as_str(),
+        "previous_secrets_expire_at": old_expires_at,
+    })))
+}
