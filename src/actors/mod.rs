@@ -12,6 +12,7 @@ use std::sync::Arc;
 use deadpool_postgres::Pool;
 
 use crate::config::DeliveryConfig;
+use crate::schema::Lifecycle;
 use dead_letters::DeadLetters;
 use endpoint::RetryPolicy;
 
@@ -26,4 +27,7 @@ pub struct DeliveryDeps {
     pub policy: RetryPolicy,
     /// Where dead deliveries go.
     pub dead_letters: DeadLetters,
+    /// Which schema versions are deprecated, for the `Deprecation` and
+    /// `Sunset` headers.
+    pub lifecycle: Lifecycle,
 }

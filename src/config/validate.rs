@@ -39,6 +39,8 @@ impl Config {
         self.validate_kafka()?;
         self.validate_cdc()?;
         self.validate_delivery()?;
+        self.validate_schema()?;
+        self.validate_dispatch()?;
         if self.log.level.trim().is_empty() {
             return Err(ConfigError::invalid(
                 "log.level",
@@ -173,6 +175,47 @@ impl Config {
                     format!("{host:?} is not a bare host name or IP address (no scheme, path or spaces)"),
                 ));
             }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// `[schema]`: the tracking URL template.
+    fn validate_schema(&self) -> Result<(), ConfigError> {
+        if let Some(template) = &self.schema.tracking_url_template {
+            crate::schema::TrackingUrlTemplate::parse(template)
+                .map_err(|e| ConfigError::invalid("schema.tracking_url_template", e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// `[dispatch]`: URL scheme, deadline within budget.
+    fn validate_dispatch(&self) -> Result<(), ConfigError> {
+        let dispatch = &self.dispatch;
+        if let Some(url) = &dispatch.url {
+            // The client is built without TLS: inside the cluster the call is
+            // plaintext HTTP/2 (or goes through a sidecar that adds mTLS).
+            if !url.starts_with("http://") || url.len() <= "http://".len() {
+                return Err(ConfigError::invalid(
+                    "dispatch.url",
+                    format!(
+                        "{url:?} must be http://host:port (plaintext gRPC), or \"\" to disable"
+                    ),
+                ));
+            }
+        }
+        positive("dispatch.deadline", dispatch.deadline)?;
+        positive("dispatch.budget", dispatch.budget)?;
+        if dispatch.budget < dispatch.deadline {
+            return Err(ConfigError::invalid(
+                "dispatch.budget",
+                format!(
+                    "must be at least dispatch.deadline ({}), got {}",
+                    duration::format(dispatch.deadline),
+                    duration::format(dispatch.budget)
+                ),
+            ));
         }
         Ok(())
     }

@@ -14,11 +14,18 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_initial.sql",
-    sql: include_str!("../../migrations/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_initial.sql",
+        sql: include_str!("../../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_schema_v2.sql",
+        sql: include_str!("../../migrations/0003_schema_v2.sql"),
+    },
+];
 
 /// Serialises concurrent `migrate` runs (several processes starting at once).
 const LOCK_KEY: i64 = 0x7472_6163_6b77_6972; // "trackwir"

@@ -3,6 +3,7 @@
 //! One test binary, so the heavy dependencies link once.
 
 mod cli;
+mod contract;
 mod harness;
 mod pipeline;
 mod receiver;
