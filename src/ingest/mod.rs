@@ -44,6 +44,10 @@ struct Prepared {
     verdict: Verdict,
     /// What the dispatch service answered for this event, when asked.
     dispatch_outcome: Option<&'static str>,
+    /// The same event appeared earlier in this batch (a redelivered record):
+    /// written once, by the first. The store's own duplicate check cannot
+    /// see the first one's rows, as the batch's statements are pipelined.
+    repeat: bool,
 }
 
 /// The ingest loop and what it needs.
@@ -116,6 +120,7 @@ impl Ingest {
                 }
             }
             let mut prepared: Vec<Prepared> = batch.into_iter().map(|m| self.prepare(m)).collect();
+            mark_repeats(&mut prepared);
             let enriched = tokio::select! {
                 biased;
                 _ = shutdown.changed() => false,
@@ -169,6 +174,7 @@ impl Ingest {
             position,
             verdict,
             dispatch_outcome: None,
+            repeat: false,
         }
     }
 
@@ -314,6 +320,7 @@ async fn write(
     match &p.verdict {
         Verdict::Skip(_) => Ok(Vec::new()),
         Verdict::Quarantine(reason) => quarantine(reason).await,
+        Verdict::Event(_) if p.repeat => Ok(Vec::new()),
         Verdict::Event(data) => {
             let Some(sequence) =
                 ingest_store::next_sequence(&**tx, &data.event_id, &data.order_id).await?
@@ -345,6 +352,16 @@ async fn write(
                     )
                 })
                 .collect())
+        }
+    }
+}
+
+/// Marks every event whose id already appeared earlier in `batch`.
+fn mark_repeats(batch: &mut [Prepared]) {
+    let mut seen = std::collections::HashSet::new();
+    for p in batch {
+        if let Verdict::Event(data) = &p.verdict {
+            p.repeat = !seen.insert(data.event_id.clone());
         }
     }
 }

@@ -402,3 +402,46 @@ async fn a_failing_dispatch_sends_nulls_and_counts_the_miss() {
 async fn a_dispatch_service_that_is_down_sends_nulls_and_counts_the_miss() {
     a_miss(nowhere().await, None).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_consumed_again_keeps_its_sequence_and_does_not_advance_the_order() {
+    let env = TestEnv::new(1).await;
+    let rx = Receiver::start(Behavior::Status(200)).await;
+    env.partner("acme").await;
+    endpoint(&env, "acme", &rx.url(), SchemaVersion::V2).await;
+    let _svc = env.service(&[]);
+
+    // The same CDC record twice (a redelivery), then the order's next change.
+    let row = new_order("R-1", "acme");
+    let record = trackwire::dev::feed::change_event("c", None, Some(&row), 77, false);
+    let key = trackwire::dev::feed::key(&row.id);
+    env.publish_raw(&key, Some(&record)).await;
+    env.publish_raw(&key, Some(&record)).await;
+    let next = advance(&row, "OUT_FOR_DELIVERY", chrono::Utc::now());
+    env.change("u", Some(&row), &next).await;
+
+    assert!(eventually(WAIT, || rx.acked_ids().len() == 2).await);
+    let sequences: HashMap<String, i64> = rx
+        .acked()
+        .iter()
+        .map(|r| {
+            let body = r.json();
+            (
+                body["event_type"].as_str().unwrap().to_owned(),
+                body["sequence"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(sequences["order_confirmed"], 1);
+    assert_eq!(sequences["out_for_delivery"], 2);
+    let db = env.db().await;
+    let last: i64 = db
+        .query_one(
+            "SELECT last_sequence FROM order_sequences WHERE order_id = 'R-1'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(last, 2);
+}
