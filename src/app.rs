@@ -42,6 +42,9 @@ pub enum RunError {
     /// The metrics exporter could not be installed.
     #[error(transparent)]
     Metrics(#[from] crate::telemetry::exporter::ExporterError),
+    /// `dispatch.url` cannot be used.
+    #[error(transparent)]
+    Dispatch(#[from] crate::dispatch::DispatchSetupError),
     /// The HTTP listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -135,6 +138,13 @@ pub async fn run(
         shutdown_rx.clone(),
     ));
 
+    // Validated at load, so a template that does not parse cannot happen here.
+    let tracking_url = config
+        .schema
+        .tracking_url_template
+        .as_deref()
+        .and_then(|t| crate::schema::TrackingUrlTemplate::parse(t).ok());
+    let dispatch = crate::dispatch::Dispatch::from_config(&config.dispatch)?;
     let consumer = kafka::consumer(&config.kafka)?;
     consumer
         .subscribe(&[&config.kafka.cdc_topic])
@@ -142,11 +152,12 @@ pub async fn run(
     let ingest = Ingest::new(
         consumer,
         pool.clone(),
-        Mapper::new(&config.cdc),
+        Mapper::new(&config.cdc).with_tracking_url(tracking_url),
         router.clone(),
         config.kafka.batch_size,
         config.kafka.batch_linger,
     );
+    let ingest = ingest.with_dispatch(dispatch);
     let ingest = actix_rt::spawn(ingest.run(shutdown_rx));
 
     let addr = config.http.listen;

@@ -99,8 +99,8 @@ pub enum EndpointCommand {
         /// Comma-separated event types, or `all`.
         #[arg(long, default_value = "all")]
         events: String,
-        /// Payload version to pin.
-        #[arg(long, default_value = "v1")]
+        /// Payload version to pin (v1 or v2); new endpoints get the newest.
+        #[arg(long, default_value = SchemaVersion::LATEST.as_str())]
         schema_version: String,
         /// Free text.
         #[arg(long, default_value = "")]

@@ -1,6 +1,8 @@
 //! trackwire: real-time order-tracking webhooks.
 //!
 //! # Layout
+//! - [`dispatch`]: the dispatch service's gRPC client, which supplies the
+//!   rider, OTP and estimated window of `out_for_delivery` events.
 //! - [`ingest`]: consumes Debezium change events of the OMS orders table from
 //!   Kafka and turns status transitions into events.
 //! - [`schema`]: the event contract: event types, the versioned payloads and
@@ -20,6 +22,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dev;
+pub mod dispatch;
 pub mod endpoint_url;
 pub mod http;
 pub mod ingest;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use deadpool_postgres::Pool;
 
 use crate::config::{DeliveryConfig, HealthConfig};
+use crate::schema::Lifecycle;
 use dead_letters::DeadLetters;
 use endpoint::{AtRiskPolicy, BreakerPolicy, RetryPolicy};
 
@@ -32,6 +33,9 @@ pub struct DeliveryDeps {
     pub at_risk: AtRiskPolicy,
     /// `[health]` settings.
     pub health: Arc<HealthConfig>,
+    /// Which schema versions are deprecated, for the `Deprecation` and
+    /// `Sunset` headers.
+    pub lifecycle: Lifecycle,
 }
 
 impl DeliveryDeps {
@@ -62,6 +66,7 @@ impl DeliveryDeps {
                 clear_margin: h.clear_margin,
             },
             health: Arc::new(h.clone()),
+            lifecycle: Lifecycle::new(config.schema.v2_released),
         }
     }
 }

@@ -60,6 +60,10 @@ pub struct Config {
     pub cdc: CdcConfig,
     /// Webhook delivery: retries, timeouts, concurrency.
     pub delivery: DeliveryConfig,
+    /// The payload versions: tracking URLs and v1's retirement.
+    pub schema: SchemaConfig,
+    /// The dispatch service, asked for the rider and OTP of out_for_delivery events.
+    pub dispatch: DispatchConfig,
     /// The admin HTTP API.
     pub http: HttpConfig,
     /// The Prometheus scrape endpoint.
@@ -297,6 +301,35 @@ pub struct DeliveryConfig {
     /// Resilience testing: an endpoint actor panics (once per process) when
     /// it is about to send an event of this order id. Empty disables it.
     pub fault_injection_panic_order: String,
+}
+
+/// The payload versions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaConfig {
+    /// Tracking page URL with `{order_id}` (and optionally `{partner_id}`) in
+    /// it; `None` (`""` in TOML) sends `tracking_url: null`.
+    #[serde(deserialize_with = "de::empty_as_none")]
+    pub tracking_url_template: Option<String>,
+    /// The day schema v2 shipped; v1 is sunset 12 months later.
+    pub v2_released: chrono::NaiveDate,
+}
+
+/// The dispatch service's gRPC endpoint and how long to wait for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchConfig {
+    /// `http://host:port` of the dispatch service; `None` (`""` in TOML)
+    /// disables enrichment.
+    #[serde(deserialize_with = "de::empty_as_none")]
+    pub url: Option<String>,
+    /// Limit on one call.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub deadline: Duration,
+    /// Limit on all calls and retries for one event; past it the event goes
+    /// out without the dispatch fields.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub budget: Duration,
 }
 
 /// The admin HTTP API. `Debug` masks the operator token.

@@ -493,3 +493,67 @@ fn a_short_operator_token_is_rejected_naming_the_key() {
     assert_eq!(key, "http.operator_token");
     assert!(message.contains("at least 32"), "{message}");
 }
+
+#[test]
+fn schema_and_dispatch_defaults_leave_both_features_off_and_date_v2() {
+    let config = defaults();
+    assert_eq!(config.schema.tracking_url_template, None);
+    assert_eq!(
+        config.schema.v2_released,
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+    );
+    assert_eq!(config.dispatch.url, None);
+    assert!(config.dispatch.deadline <= config.dispatch.budget);
+}
+
+#[test]
+fn schema_and_dispatch_checks_name_the_key() {
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (
+            &[(
+                "TRACKWIRE_SCHEMA__TRACKING_URL_TEMPLATE",
+                "https://t.example/",
+            )],
+            "schema.tracking_url_template",
+        ),
+        (
+            &[("TRACKWIRE_SCHEMA__V2_RELEASED", "December 2026")],
+            "schema.v2_released",
+        ),
+        (
+            &[("TRACKWIRE_DISPATCH__URL", "https://dispatch:50051")],
+            "dispatch.url",
+        ),
+        (&[("TRACKWIRE_DISPATCH__URL", "http://")], "dispatch.url"),
+        (
+            &[("TRACKWIRE_DISPATCH__DEADLINE", "0s")],
+            "dispatch.deadline",
+        ),
+        (
+            &[
+                ("TRACKWIRE_DISPATCH__DEADLINE", "5s"),
+                ("TRACKWIRE_DISPATCH__BUDGET", "1s"),
+            ],
+            "dispatch.budget",
+        ),
+    ];
+    for (vars, expected_key) in cases {
+        let (key, message) = invalid(load_from(None, env(vars)));
+        assert_eq!(key, expected_key, "{vars:?}: {message}");
+    }
+    let config = load_from(
+        None,
+        env(&[
+            ("TRACKWIRE_DISPATCH__URL", "http://dispatch:50051"),
+            (
+                "TRACKWIRE_SCHEMA__TRACKING_URL_TEMPLATE",
+                "https://track.example.com/{order_id}",
+            ),
+        ]),
+    )
+    .expect("valid");
+    assert_eq!(
+        config.dispatch.url.as_deref(),
+        Some("http://dispatch:50051")
+    );
+}

@@ -42,6 +42,8 @@ impl Config {
         self.validate_resilience()?;
         self.validate_metrics()?;
         self.validate_http()?;
+        self.validate_schema()?;
+        self.validate_dispatch()?;
         if self.log.level.trim().is_empty() {
             return Err(ConfigError::invalid(
                 "log.level",
@@ -216,6 +218,47 @@ impl Config {
             )),
             _ => Ok(()),
         }
+    }
+}
+
+impl Config {
+    /// `[schema]`: the tracking URL template.
+    fn validate_schema(&self) -> Result<(), ConfigError> {
+        if let Some(template) = &self.schema.tracking_url_template {
+            crate::schema::TrackingUrlTemplate::parse(template)
+                .map_err(|e| ConfigError::invalid("schema.tracking_url_template", e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// `[dispatch]`: URL scheme, deadline within budget.
+    fn validate_dispatch(&self) -> Result<(), ConfigError> {
+        let dispatch = &self.dispatch;
+        if let Some(url) = &dispatch.url {
+            // The client is built without TLS: inside the cluster the call is
+            // plaintext HTTP/2 (or goes through a sidecar that adds mTLS).
+            if !url.starts_with("http://") || url.len() <= "http://".len() {
+                return Err(ConfigError::invalid(
+                    "dispatch.url",
+                    format!(
+                        "{url:?} must be http://host:port (plaintext gRPC), or \"\" to disable"
+                    ),
+                ));
+            }
+        }
+        positive("dispatch.deadline", dispatch.deadline)?;
+        positive("dispatch.budget", dispatch.budget)?;
+        if dispatch.budget < dispatch.deadline {
+            return Err(ConfigError::invalid(
+                "dispatch.budget",
+                format!(
+                    "must be at least dispatch.deadline ({}), got {}",
+                    duration::format(dispatch.deadline),
+                    duration::format(dispatch.budget)
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -138,18 +138,19 @@ async fn receive(
         .iter()
         .any(|s| webhook::verify(s, id, timestamp, &body, signature, now, 300).is_ok());
     let payload: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let field = |k: &str| {
-        payload
-            .get(k)
-            .and_then(|v| v.as_str())
+    // The first pointer that holds a string: v1 keys are flat, v2 nests them.
+    let field = |pointers: &[&str]| {
+        pointers
+            .iter()
+            .find_map(|p| payload.pointer(p).and_then(|v| v.as_str()))
             .unwrap_or("-")
             .to_owned()
     };
     println!(
         "  webhook  {:<17} order {:<9} status {:<17} {}  signature {}",
-        field("event_type"),
-        field("order_id"),
-        field("status"),
+        field(&["/event_type"]),
+        field(&["/order_id", "/order/id"]),
+        field(&["/status", "/order/status"]),
         id,
         if verified { "ok" } else { "INVALID" }
     );

@@ -55,6 +55,8 @@ pub struct ApiSettings {
     pub webhook: WebhookClient,
     /// `delivery.response_excerpt_bytes`, for recording test attempts.
     pub excerpt_bytes: usize,
+    /// Schema versions' deprecation, for the headers of test events.
+    pub lifecycle: crate::schema::Lifecycle,
 }
 
 impl ApiSettings {
@@ -71,6 +73,7 @@ impl ApiSettings {
                 delivery.response_excerpt_bytes,
             ),
             excerpt_bytes: delivery.response_excerpt_bytes,
+            lifecycle: crate::schema::Lifecycle::new(config.schema.v2_released),
         }
     }
 }

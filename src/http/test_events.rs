@@ -84,6 +84,7 @@ async fn send(
         event_id: &event.event_id,
         event_type,
         schema_version: endpoint.schema_version,
+        deprecation: state.api.lifecycle.deprecation(endpoint.schema_version),
         secrets: &endpoint.secrets,
     };
     let result = state

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::debezium::{Change, Op, Row};
 use crate::config::CdcConfig;
-use crate::schema::{mask_phone, EventData, EventType, TimeWindow};
+use crate::schema::{mask_phone, EventData, EventType, TimeWindow, TrackingUrlTemplate};
 
 /// What a change becomes.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +76,7 @@ pub enum MappingError {
 pub struct Mapper {
     cdc: CdcConfig,
     status_map: HashMap<String, EventType>,
+    tracking_url: Option<TrackingUrlTemplate>,
 }
 
 impl Mapper {
@@ -90,7 +91,14 @@ impl Mapper {
         Mapper {
             cdc: cdc.clone(),
             status_map,
+            tracking_url: None,
         }
+    }
+
+    /// Gives every event a tracking URL made from `template`.
+    pub fn with_tracking_url(mut self, template: Option<TrackingUrlTemplate>) -> Self {
+        self.tracking_url = template;
+        self
     }
 
     /// Maps one change.
@@ -131,6 +139,12 @@ impl Mapper {
             event_id: event_id(change, &order_id, &status),
             event_type,
             occurred_at,
+            // Assigned in the ingest transaction, where the order's counter is.
+            sequence: 0,
+            tracking_url: self
+                .tracking_url
+                .as_ref()
+                .map(|t| t.url(&partner_id, &order_id)),
             is_test: false,
             partner_id,
             order_id,

@@ -9,6 +9,7 @@
 //! database's reason. Either way the partition moves on.
 
 pub mod debezium;
+mod enrich;
 pub mod mapping;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::watch;
 
 use crate::actors::router::{Dispatch, Router};
+use crate::dispatch::Dispatch as DispatchService;
 use crate::kafka::CdcConsumer;
 use crate::schema::EventData;
 use crate::store::deliveries::PendingDelivery;
@@ -44,6 +46,12 @@ struct Prepared {
     message: OwnedMessage,
     position: SourcePosition,
     verdict: Verdict,
+    /// What the dispatch service answered for this event, when asked.
+    dispatch_outcome: Option<&'static str>,
+    /// The same event appeared earlier in this batch (a redelivered record):
+    /// written once, by the first. The store's own duplicate check cannot
+    /// see the first one's rows, as the batch's statements are pipelined.
+    repeat: bool,
 }
 
 /// The ingest loop and what it needs.
@@ -54,6 +62,8 @@ pub struct Ingest {
     router: Addr<Router>,
     batch_size: usize,
     linger: Duration,
+    /// The dispatch service, when `dispatch.url` is set.
+    dispatch: Option<DispatchService>,
 }
 
 impl Ingest {
@@ -73,7 +83,15 @@ impl Ingest {
             router,
             batch_size,
             linger,
+            dispatch: None,
         }
+    }
+
+    /// Completes out_for_delivery events from the dispatch service before
+    /// they are stored.
+    pub fn with_dispatch(mut self, dispatch: Option<DispatchService>) -> Self {
+        self.dispatch = dispatch;
+        self
     }
 
     /// Runs until `shutdown` turns true. Offsets of stored records are
@@ -104,7 +122,17 @@ impl Ingest {
                     Err(_) => break,
                 }
             }
-            let prepared: Vec<Prepared> = batch.into_iter().map(|m| self.prepare(m)).collect();
+            let mut prepared: Vec<Prepared> = batch.into_iter().map(|m| self.prepare(m)).collect();
+            mark_repeats(&mut prepared);
+            let enriched = tokio::select! {
+                biased;
+                _ = shutdown.changed() => false,
+                _ = self.enrich(&mut prepared) => true,
+            };
+            if !enriched {
+                // Not stored, so not committed: consumed again after restart.
+                break;
+            }
             let Some(created) = self.persist(&prepared, &mut shutdown).await else {
                 // Shutting down before the batch was stored: its offsets are
                 // not committed, so it will be consumed again.
@@ -148,6 +176,32 @@ impl Ingest {
             message,
             position,
             verdict,
+            dispatch_outcome: None,
+            repeat: false,
+        }
+    }
+
+    /// Asks the dispatch service about the batch's events that need it, all
+    /// concurrently, and records each answer on its record.
+    async fn enrich(&self, batch: &mut [Prepared]) {
+        let Some(dispatch) = &self.dispatch else {
+            return;
+        };
+        let (records, events): (Vec<&mut Option<&'static str>>, Vec<&mut EventData>) = batch
+            .iter_mut()
+            .filter_map(|p| match &mut p.verdict {
+                Verdict::Event(data) if enrich::wants_dispatch(data.event_type) => {
+                    Some((&mut p.dispatch_outcome, &mut **data))
+                }
+                _ => None,
+            })
+            .unzip();
+        if events.is_empty() {
+            return;
+        }
+        let outcomes = enrich::enrich(dispatch, events).await;
+        for (record, outcome) in records.into_iter().zip(outcomes) {
+            *record = Some(outcome);
         }
     }
 
@@ -269,10 +323,21 @@ async fn write(
     match &p.verdict {
         Verdict::Skip(_) => Ok(Vec::new()),
         Verdict::Quarantine(_, reason) => quarantine(reason).await,
+        Verdict::Event(_) if p.repeat => Ok(Vec::new()),
         Verdict::Event(data) => {
-            let created = ingest_store::insert_event(&**tx, data, Some(&p.position)).await?;
+            let Some(sequence) =
+                ingest_store::next_sequence(&**tx, &data.event_id, &data.order_id).await?
+            else {
+                // Stored before: its deliveries are in the store already.
+                return Ok(Vec::new());
+            };
+            let mut data = (**data).clone();
+            data.sequence = sequence;
+            let created =
+                ingest_store::insert_event(&**tx, &data, Some(&p.position), p.dispatch_outcome)
+                    .await?;
             let now = Utc::now();
-            let event = std::sync::Arc::new((**data).clone());
+            let event = std::sync::Arc::new(data);
             Ok(created
                 .into_iter()
                 .map(|c| {
@@ -280,7 +345,7 @@ async fn write(
                         c.endpoint_id,
                         PendingDelivery {
                             id: c.delivery_id,
-                            order_id: data.order_id.clone(),
+                            order_id: event.order_id.clone(),
                             attempts: 0,
                             charged: 0,
                             next_attempt_at: now,
@@ -292,6 +357,16 @@ async fn write(
                     )
                 })
                 .collect())
+        }
+    }
+}
+
+/// Marks every event whose id already appeared earlier in `batch`.
+fn mark_repeats(batch: &mut [Prepared]) {
+    let mut seen = std::collections::HashSet::new();
+    for p in batch {
+        if let Verdict::Event(data) = &p.verdict {
+            p.repeat = !seen.insert(data.event_id.clone());
         }
     }
 }

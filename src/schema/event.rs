@@ -62,6 +62,16 @@ pub struct EventData {
     pub event_type: EventType,
     /// When the status changed in the OMS.
     pub occurred_at: DateTime<Utc>,
+    /// Position of this event among the events of its order, from 1, assigned
+    /// in the ingest transaction, so a partner can drop an event that arrives
+    /// after a newer one of the same order. 0 only for events stored before
+    /// sequencing existed.
+    #[serde(default)]
+    pub sequence: i64,
+    /// Where the end customer can follow the order, from
+    /// `schema.tracking_url_template`; `None` when no template is configured.
+    #[serde(default)]
+    pub tracking_url: Option<String>,
     /// True only for the portal's test events.
     pub is_test: bool,
     /// The partner the order belongs to.
@@ -210,6 +220,8 @@ mod tests {
             event_id: "evt_1".into(),
             event_type,
             occurred_at: now(),
+            sequence: 4,
+            tracking_url: Some("https://track.example.com/ord_1".into()),
             is_test: false,
             partner_id: "partner_1".into(),
             order_id: "ord_1".into(),

@@ -2,8 +2,8 @@
 //!
 //! An event is stored once as an [`EventData`] (version-independent, jsonb in PostgreSQL)
 //! and rendered per endpoint with [`render`] in the [`SchemaVersion`] that endpoint is
-//! pinned to. Each version has a renderer module (`v1`) and a JSON Schema file
-//! (`schemas/v1.json`, see [`json_schema`]) that every rendered payload validates against.
+//! pinned to. Each version has a renderer module (`v1`, `v2`) and a JSON Schema file
+//! (`schemas/vN.json`, see [`json_schema`]) that every rendered payload validates against.
 //!
 //! # Layout
 //! - `event_type`: the six event types.
@@ -12,21 +12,32 @@
 //! - `scope`: which optional field applies to which event type, in one table.
 //! - `mask`: phone masking.
 //! - `synthetic`: test events for the portal and the demo.
-//! - `v1`: the v1 payload.
+//! - `wire`: value forms shared by the versions (timestamps, windows).
+//! - `v1`, `v2`: the payloads.
+//! - `lifecycle`: when a version is deprecated and sunset (the HTTP headers).
+//! - `tracking`: the tracking URL template.
 
 mod event;
 mod event_type;
+#[cfg(test)]
+mod golden;
+mod lifecycle;
 mod mask;
 mod scope;
 mod synthetic;
+mod tracking;
 pub mod v1;
+pub mod v2;
 mod version;
+mod wire;
 
 pub use event::{EventData, Otp, TimeWindow};
 pub use event_type::{EventType, UnknownEventType};
+pub use lifecycle::{Deprecation, Lifecycle};
 pub use mask::mask_phone;
 pub use scope::ScopedField;
 pub use synthetic::synthetic;
+pub use tracking::{InvalidTrackingUrlTemplate, TrackingUrlTemplate};
 pub use version::{SchemaVersion, UnknownSchemaVersion};
 
 /// The exact body bytes sent to partners for `data` in `version`: compact JSON, the
@@ -38,6 +49,7 @@ pub fn render(data: &EventData, version: SchemaVersion) -> Vec<u8> {
     let data = data.as_contract();
     match version {
         SchemaVersion::V1 => v1::render(&data),
+        SchemaVersion::V2 => v2::render(&data),
     }
 }
 
@@ -45,5 +57,6 @@ pub fn render(data: &EventData, version: SchemaVersion) -> Vec<u8> {
 pub fn json_schema(version: SchemaVersion) -> &'static str {
     match version {
         SchemaVersion::V1 => include_str!("../../schemas/v1.json"),
+        SchemaVersion::V2 => include_str!("../../schemas/v2.json"),
     }
 }

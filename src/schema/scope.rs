@@ -99,6 +99,26 @@ impl ScopedField {
         }
     }
 
+    /// Where this field sits in the v2 payload: (group, key).
+    pub fn v2_path(self) -> (&'static str, &'static str) {
+        match self {
+            ScopedField::RiderName => ("rider", "name"),
+            ScopedField::RiderPhoneMasked => ("rider", "phone_masked"),
+            ScopedField::DeliveryOtp => ("delivery", "otp"),
+            ScopedField::EstimatedDeliveryWindow => ("delivery", "estimated_window"),
+            ScopedField::DeliveryTimestamp => ("delivery", "delivered_at"),
+            ScopedField::DeliveryAddressConfirmed => ("delivery", "address_confirmed"),
+            ScopedField::FailureReasonCode => ("delivery", "failure_reason_code"),
+            ScopedField::FailureReason => ("delivery", "failure_reason"),
+            ScopedField::AttemptNumber => ("delivery", "attempt_number"),
+            ScopedField::ReturnId => ("return", "id"),
+            ScopedField::ReturnReasonCode => ("return", "reason_code"),
+            ScopedField::ReturnReason => ("return", "reason"),
+            ScopedField::ReturnConditionFlags => ("return", "condition_flags"),
+            ScopedField::PickupTimestamp => ("return", "picked_up_at"),
+        }
+    }
+
     /// Whether `data` has a value in this field.
     pub fn is_set(self, data: &EventData) -> bool {
         match self {

@@ -17,6 +17,9 @@ pub fn synthetic(event_type: EventType, partner_id: &str, now: DateTime<Utc>) ->
         event_id: format!("evt_test_{:032x}", rng.gen::<u128>()),
         event_type,
         occurred_at: now,
+        // A test event stands alone: it is the first and only of its order.
+        sequence: 1,
+        tracking_url: None,
         is_test: true,
         partner_id: partner_id.to_owned(),
         order_id: format!("ord_test_{:08x}", rng.gen::<u32>()),

@@ -2,10 +2,10 @@
 //! the contract's order; a key that does not apply to the event type is `null`.
 //! Validated by `schemas/v1.json`.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
-use super::{EventData, EventType, SchemaVersion, TimeWindow};
+use super::wire::{Timestamp, Window};
+use super::{EventData, EventType, SchemaVersion};
 
 /// The v1 payload, borrowing from an [`EventData`]. Field order is the wire key order.
 ///
@@ -81,37 +81,13 @@ pub(crate) fn render(data: &EventData) -> Vec<u8> {
     serde_json::to_vec(&PayloadV1::new(data)).expect("a v1 payload always serializes")
 }
 
-/// A timestamp on the wire: RFC 3339, UTC, milliseconds, `Z`
-/// (`2025-03-14T09:26:53.589Z`). One fixed form, so partners can parse it with a pattern.
-struct Timestamp(DateTime<Utc>);
-
-impl Serialize for Timestamp {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
-    }
-}
-
-/// `estimated_delivery_window` on the wire.
-#[derive(Serialize)]
-struct Window {
-    start: Timestamp,
-    end: Timestamp,
-}
-
-impl From<TimeWindow> for Window {
-    fn from(window: TimeWindow) -> Self {
-        Window {
-            start: Timestamp(window.start),
-            end: Timestamp(window.end),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::{json, Value};
 
-    use crate::schema::{json_schema, render, synthetic, Otp, ScopedField};
+    use chrono::{DateTime, Utc};
+
+    use crate::schema::{json_schema, render, synthetic, Otp, ScopedField, TimeWindow};
 
     use super::*;
 

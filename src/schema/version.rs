@@ -13,21 +13,25 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum SchemaVersion {
     /// The unified payload: every key present, `null` where it does not apply.
+    /// Deprecated since v2; see [`super::Lifecycle`].
     V1,
+    /// The fields nested by concern, with a per-order sequence and a tracking URL.
+    V2,
 }
 
 impl SchemaVersion {
     /// The version new endpoints get unless they ask for another.
-    pub const LATEST: SchemaVersion = SchemaVersion::V1;
+    pub const LATEST: SchemaVersion = SchemaVersion::V2;
 
     /// Every version still served, oldest first.
-    pub const ALL: &'static [SchemaVersion] = &[SchemaVersion::V1];
+    pub const ALL: &'static [SchemaVersion] = &[SchemaVersion::V1, SchemaVersion::V2];
 
     /// The wire name, e.g. `"v1"`: the payload's `schema_version` and the
     /// `webhook-schema-version` header value.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             SchemaVersion::V1 => "v1",
+            SchemaVersion::V2 => "v2",
         }
     }
 }
@@ -40,7 +44,7 @@ impl fmt::Display for SchemaVersion {
 
 /// A string that names no served schema version.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown schema version `{0}`: expected v1")]
+#[error("unknown schema version `{0}`: expected v1 or v2")]
 pub struct UnknownSchemaVersion(pub String);
 
 impl FromStr for SchemaVersion {

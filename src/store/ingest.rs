@@ -30,16 +30,46 @@ pub struct CreatedDelivery {
     pub endpoint_id: String,
 }
 
+/// Gives the event `event_id` of `order_id` the order's next sequence number,
+/// in the caller's transaction. `None` when the event is already stored (the
+/// same CDC record consumed again): its number was given the first time and
+/// the counter is left alone.
+///
+/// Numbers increase with each event of an order. Two instances racing on one
+/// record after a rebalance can skip a number, never repeat or reverse one,
+/// because the order's row is locked until the transaction ends.
+pub async fn next_sequence(
+    tx: &impl GenericClient,
+    event_id: &str,
+    order_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    let row = tx
+        .query_opt(
+            "INSERT INTO order_sequences AS s (order_id, last_sequence)
+             SELECT $2, 1 WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = $1)
+             ON CONFLICT (order_id) DO UPDATE
+                 SET last_sequence = s.last_sequence + 1, updated_at = now()
+             RETURNING last_sequence",
+            &[&event_id, &order_id],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
 /// Stores an event and creates a pending delivery for every enabled endpoint
 /// of its (active) partner that subscribes to its type, in one statement.
 ///
 /// An event stored before (the same CDC record consumed again after a crash)
 /// creates nothing and returns no deliveries: the deliveries made the first
 /// time are still in the store and their endpoints pick them up from there.
+///
+/// `dispatch_outcome` records what the dispatch service answered (`enriched`,
+/// `not_found`, `missed`), when it was asked.
 pub async fn insert_event(
     tx: &impl GenericClient,
     data: &EventData,
     source: Option<&SourcePosition>,
+    dispatch_outcome: Option<&str>,
 ) -> Result<Vec<CreatedDelivery>, StoreError> {
     let json = serde_json::to_value(data).map_err(|e| StoreError::Corrupt {
         table: "events",
@@ -49,8 +79,9 @@ pub async fn insert_event(
         .query(
             "WITH ev AS (
                  INSERT INTO events (id, partner_id, order_id, event_type, occurred_at, is_test, data,
-                                     source_topic, source_partition, source_offset, source_appended_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                     source_topic, source_partition, source_offset, source_appended_at,
+                                     dispatch_outcome)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                  ON CONFLICT (id) DO NOTHING
                  RETURNING id
              )
@@ -74,6 +105,7 @@ pub async fn insert_event(
                 &source.map(|s| s.partition),
                 &source.map(|s| s.offset),
                 &source.and_then(|s| s.appended_at),
+                &dispatch_outcome,
             ],
         )
         .await?;

@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0002_admin_api.sql"),
     },
     Migration {
+        version: 3,
+        name: "0003_schema_v2.sql",
+        sql: include_str!("../../migrations/0003_schema_v2.sql"),
+    },
+    Migration {
         version: 4,
         name: "0004_endpoint_health.sql",
         sql: include_str!("../../migrations/0004_endpoint_health.sql"),

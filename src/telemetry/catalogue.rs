@@ -204,6 +204,14 @@ pub const OUTCOME_WRITE_ERRORS: MetricDef = MetricDef {
     help: "Batches of outcomes the recorders could not write; each is kept and retried.",
 };
 
+/// Calls to the dispatch service for out_for_delivery events.
+pub const DISPATCH_ENRICHMENTS: MetricDef = MetricDef {
+    name: "trackwire_dispatch_enrichments_total",
+    kind: Kind::Counter,
+    labels: &["outcome"],
+    help: "out_for_delivery events looked up in the dispatch service: enriched, not_found, or missed (unavailable past the budget; sent with null rider fields).",
+};
+
 /// Every metric, in catalogue order.
 pub const CATALOGUE: &[MetricDef] = &[
     BUILD_INFO,
@@ -225,6 +233,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     ACTOR_RESTARTS,
     OUTCOMES_RECORDED,
     OUTCOME_WRITE_ERRORS,
+    DISPATCH_ENRICHMENTS,
 ];
 
 /// Buckets for [`ATTEMPT_DURATION`]: the attempt timeout defaults to 10 s,

@@ -70,6 +70,7 @@ fn emit_all(endpoint: &Endpoint, delivery: &PendingDelivery) {
         offset: 42,
         appended_at: None,
     };
+    DispatchLookedUp { outcome: "missed" }.emit();
     EventIngested {
         event_type: EventType::Delivered,
     }

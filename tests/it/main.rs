@@ -4,6 +4,7 @@
 
 mod api;
 mod cli;
+mod contract;
 mod harness;
 mod observability;
 mod pipeline;

@@ -13,7 +13,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::ssrf::{BlockedAddress, GuardedResolver, SsrfGuard};
-use crate::schema::{EventType, SchemaVersion};
+use crate::schema::{Deprecation, EventType, SchemaVersion};
 use crate::webhook::{self, SigningSecret};
 
 /// Why an attempt did not count as an acknowledgement. Only a 2xx answer
@@ -92,6 +92,9 @@ pub struct Envelope<'a> {
     pub event_type: EventType,
     /// The schema version header.
     pub schema_version: SchemaVersion,
+    /// Set when the version is deprecated: adds the `Deprecation` and
+    /// `Sunset` headers.
+    pub deprecation: Option<Deprecation>,
     /// Secrets to sign with; several during a rotation.
     pub secrets: &'a [SigningSecret],
 }
@@ -109,6 +112,11 @@ pub struct WebhookClient {
 /// Response headers kept per attempt: enough to debug a receiver, bounded so
 /// that a misbehaving one cannot make us hold megabytes.
 pub const MAX_HEADERS: usize = 32;
+
+/// RFC 9745: when the payload version this endpoint is pinned to was deprecated.
+const DEPRECATION: &str = "deprecation";
+/// RFC 8594: when that version stops being served.
+const SUNSET: &str = "sunset";
 
 const USER_AGENT_VALUE: &str = concat!("trackwire/", env!("CARGO_PKG_VERSION"));
 
@@ -196,7 +204,7 @@ impl WebhookClient {
             webhook::signature_header(envelope.secrets, envelope.event_id, timestamp, &body);
         let header =
             |v: &str| HeaderValue::from_str(v).map_err(|e| Failure::InvalidUrl(e.to_string()));
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(Method::POST)
             .uri(uri)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -211,7 +219,13 @@ impl WebhookClient {
             .header(
                 webhook::SCHEMA_VERSION_HEADER,
                 HeaderValue::from_static(envelope.schema_version.as_str()),
-            )
+            );
+        if let Some(deprecation) = &envelope.deprecation {
+            request = request
+                .header(DEPRECATION, header(&deprecation.deprecation_header())?)
+                .header(SUNSET, header(&deprecation.sunset_header())?);
+        }
+        let request = request
             .body(Full::new(body))
             .map_err(|e| Failure::InvalidUrl(e.to_string()))?;
         let response = self.inner.request(request).await.map_err(classify)?;

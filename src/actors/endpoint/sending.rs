@@ -130,12 +130,16 @@ impl EndpointActor {
         let event = h.delivery.event.clone();
         let endpoint = self.endpoint.clone();
         let http = self.http.clone();
+        // Rendered per attempt in the endpoint's own version, so the signature
+        // always covers exactly the bytes this endpoint receives.
         let body = Bytes::from(schema::render(&event, endpoint.schema_version));
+        let deprecation = self.deps.lifecycle.deprecation(endpoint.schema_version);
         async move {
             let envelope = Envelope {
                 event_id: &event.event_id,
                 event_type: event.event_type,
                 schema_version: endpoint.schema_version,
+                deprecation,
                 secrets: &endpoint.secrets,
             };
             http.post(&endpoint.url, &envelope, body).await

@@ -3,7 +3,9 @@
 use crate::ingest::mapping::SkipReason;
 use crate::schema::EventType;
 use crate::store::ingest::SourcePosition;
-use crate::telemetry::catalogue::{EVENTS_INGESTED, RECORDS_QUARANTINED, RECORDS_SKIPPED};
+use crate::telemetry::catalogue::{
+    DISPATCH_ENRICHMENTS, EVENTS_INGESTED, RECORDS_QUARANTINED, RECORDS_SKIPPED,
+};
 
 /// A record became an event and was stored.
 pub struct EventIngested {
@@ -16,6 +18,19 @@ impl EventIngested {
     pub fn emit(self) {
         metrics::counter!(EVENTS_INGESTED.name, "event_type" => self.event_type.as_str())
             .increment(1);
+    }
+}
+
+/// The dispatch service was asked for an event's rider and OTP.
+pub struct DispatchLookedUp {
+    /// `enriched`, `not_found` or `missed`.
+    pub outcome: &'static str,
+}
+
+impl DispatchLookedUp {
+    /// Counts it; the caller logs misses with the event's ids.
+    pub fn emit(self) {
+        metrics::counter!(DISPATCH_ENRICHMENTS.name, "outcome" => self.outcome).increment(1);
     }
 }
 

@@ -20,5 +20,7 @@ pub use endpoint::{
     AckRatioObserved, ActorRestarted, AtRiskChanged, BreakerState, BreakerStateChanged,
     MailboxOverflow, OverflowStage, QueueDepth,
 };
-pub use ingest::{EventIngested, QuarantineReason, RecordQuarantined, RecordSkipped};
+pub use ingest::{
+    DispatchLookedUp, EventIngested, QuarantineReason, RecordQuarantined, RecordSkipped,
+};
 pub use kafka::{ConsumerLag, KafkaConsumerError};

@@ -212,7 +212,7 @@ impl TestApp {
             trackwire::schema::synthetic(event_type.parse().unwrap(), partner, chrono::Utc::now());
         data.is_test = false;
         let client = self.state.pool.get().await.unwrap();
-        store::ingest::insert_event(&**client, &data, None)
+        store::ingest::insert_event(&**client, &data, None, None)
             .await
             .unwrap();
         data.event_id
