@@ -10,9 +10,9 @@ use rdkafka::consumer::Consumer;
 use tokio::sync::watch;
 
 use crate::actors::dead_letters::DeadLetters;
-use crate::actors::endpoint::{InFlight, SsrfGuard, WebhookClient};
+use crate::actors::endpoint::{SsrfGuard, WebhookClient};
 use crate::actors::recorder::{Drain, Recorder};
-use crate::actors::router::{Quiesce, Reload, Router, Worker};
+use crate::actors::router::{Quiesce, Router, Worker};
 use crate::actors::DeliveryDeps;
 use crate::config::Config;
 use crate::ingest::{mapping::Mapper, Ingest};
@@ -128,10 +128,28 @@ pub async fn run(
         })
         .collect();
     let recorders: Vec<_> = workers.iter().map(|w| w.recorder.clone()).collect();
-    let router = Router::new(deps, workers, Duration::from_secs(30)).start();
-    let _ = router.send(Reload).await;
+    // No endpoint runs here until the cluster has assigned this process its
+    // shards.
+    let router = Router::sharded(
+        deps,
+        workers,
+        Duration::from_secs(30),
+        config.cluster.shards,
+        None,
+    )
+    .start();
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // The cluster membership outlives the rest of the shutdown: shards are
+    // given back only once their attempts have finished.
+    let (leave_tx, leave_rx) = watch::channel(false);
+    let membership = actix_rt::spawn(crate::cluster::run(
+        pool.clone(),
+        config.cluster.clone(),
+        delivery.attempt_timeout,
+        router.clone(),
+        leave_rx,
+    ));
     let listener = actix_rt::spawn(store::listen::follow_endpoint_changes(
         config.database.url.clone(),
         router.clone(),
@@ -192,16 +210,13 @@ pub async fn run(
     // Attempts under way finish (bounded by the attempt timeout) and are
     // recorded; what has not started stays pending in the store.
     let in_flight = router.send(Quiesce).await.unwrap_or_default();
-    let grace = tokio::time::Instant::now()
-        + delivery.attempt_timeout.min(Duration::from_secs(30))
-        + Duration::from_millis(500);
-    for actor in &in_flight {
-        while matches!(actor.send(InFlight).await, Ok(n) if n > 0)
-            && tokio::time::Instant::now() < grace
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
+    crate::cluster::wait_idle(
+        &in_flight,
+        delivery.attempt_timeout.min(Duration::from_secs(30)),
+    )
+    .await;
+    let _ = leave_tx.send(true);
+    let _ = membership.await;
     http_handle.stop(true).await;
     let _ = http_task.await;
     scrape_handle.stop(true).await;

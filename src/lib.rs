@@ -20,6 +20,7 @@
 pub mod actors;
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod dev;
 pub mod dispatch;

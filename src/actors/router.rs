@@ -1,7 +1,7 @@
 //! The router: owns the routing table (endpoint id → its actor) and hands each
 //! newly stored delivery to its endpoint's actor without ever waiting on one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +32,25 @@ pub struct Reload;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct EndpointChanged(pub String);
+
+/// The shards this process owns now (`None`: not yet known, run nothing).
+/// Actors of endpoints outside them are retired; answers with a way to ask
+/// those how many attempts they still have under way.
+#[derive(Message)]
+#[rtype(result = "Vec<Recipient<InFlight>>")]
+pub struct SetShards(pub Option<BTreeSet<u32>>);
+
+/// Another process (or this one) stored work for this endpoint: its actor, if
+/// it runs here, pages the store.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WorkAvailable(pub String);
+
+/// Notifications may have been missed: reload the endpoints and let every
+/// running actor page the store once.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CatchUpAll;
 
 /// Shutting down: every endpoint actor stops starting attempts. Answers with
 /// a way to ask each how many attempts are still under way.
@@ -88,11 +107,30 @@ pub struct Router {
     reload_interval: Duration,
     /// Set by [`Quiesce`]: no actor starts any more.
     shutting_down: bool,
+    /// Shards in the cluster.
+    shards: u32,
+    /// Shards owned by this process; `None` until the cluster assigns some.
+    owned: Option<BTreeSet<u32>>,
 }
 
 impl Router {
     /// A router placing endpoint actors on `workers` (at least one).
+    ///
+    /// With `shards: None` the router owns every endpoint (a single process,
+    /// or tests); otherwise it waits for [`SetShards`].
     pub fn new(deps: DeliveryDeps, workers: Vec<Worker>, reload_interval: Duration) -> Self {
+        Self::sharded(deps, workers, reload_interval, 1, Some(BTreeSet::from([0])))
+    }
+
+    /// A router that runs actors only for the endpoints of `owned` shards out
+    /// of `shards`.
+    pub fn sharded(
+        deps: DeliveryDeps,
+        workers: Vec<Worker>,
+        reload_interval: Duration,
+        shards: u32,
+        owned: Option<BTreeSet<u32>>,
+    ) -> Self {
         let refill_interval = deps.config.refill_interval;
         Router {
             deps,
@@ -103,6 +141,8 @@ impl Router {
             refill_interval,
             reload_interval,
             shutting_down: false,
+            shards: shards.max(1),
+            owned,
         }
     }
 
@@ -135,8 +175,18 @@ impl Router {
         }
     }
 
+    fn owns(&self, endpoint_id: &str) -> bool {
+        self.owned
+            .as_ref()
+            .is_some_and(|o| o.contains(&crate::cluster::shard_of(endpoint_id, self.shards)))
+    }
+
     fn apply(&mut self, endpoint: Endpoint) {
         if self.shutting_down {
+            return;
+        }
+        if !self.owns(&endpoint.id) {
+            self.retire(&endpoint.id);
             return;
         }
         match self.routes.get_mut(&endpoint.id) {
@@ -154,7 +204,11 @@ impl Router {
         if self.shutting_down {
             return;
         }
-        let keep: HashSet<String> = active.iter().map(|e| e.id.clone()).collect();
+        let keep: HashSet<String> = active
+            .iter()
+            .filter(|e| self.owns(&e.id))
+            .map(|e| e.id.clone())
+            .collect();
         let gone: Vec<String> = self
             .routes
             .keys()
@@ -183,6 +237,43 @@ impl Router {
             },
         )
         .wait(ctx);
+    }
+
+    /// Asks a running actor to page the store; parks it if its mailbox is
+    /// full.
+    fn catch_up(&mut self, endpoint_id: String) {
+        let Some(route) = self.routes.get(&endpoint_id) else {
+            return;
+        };
+        match route.control.try_send(Control::CatchUp) {
+            Ok(()) | Err(SendError::Closed(_)) => {}
+            // The refill timer offers the catch-up again when there is room.
+            Err(SendError::Full(_)) => {
+                self.parked.insert(endpoint_id);
+            }
+        }
+    }
+
+    /// Tells the owners of these endpoints, wherever they run, that work is
+    /// waiting in the store.
+    fn notify_elsewhere(&self, mut endpoint_ids: Vec<String>) {
+        if endpoint_ids.is_empty() {
+            return;
+        }
+        endpoint_ids.sort();
+        endpoint_ids.dedup();
+        let pool = self.deps.pool.clone();
+        actix_rt::spawn(async move {
+            let result = async {
+                let client = pool.get().await?;
+                crate::store::cluster::notify_work(&**client, &endpoint_ids).await
+            }
+            .await;
+            if let Err(error) = result {
+                // The owner's periodic catch-up still finds the work.
+                tracing::debug!(%error, "could not notify the owners of new work");
+            }
+        });
     }
 
     /// Re-offers parked endpoints their catch-up.
@@ -229,14 +320,16 @@ impl Handler<Dispatch> for Router {
     type Result = ();
 
     fn handle(&mut self, Dispatch(deliveries): Dispatch, _: &mut Self::Context) {
+        let mut elsewhere = Vec::new();
         for (endpoint_id, delivery) in deliveries {
             if self.parked.contains(&endpoint_id) {
                 // Already behind: the actor will find it in the store.
                 continue;
             }
             let Some(route) = self.routes.get(&endpoint_id) else {
-                // Not started yet (created moments ago): its actor pages it
-                // from the store when it starts.
+                // Another process owns it, or its actor is not started yet
+                // (created moments ago): whoever runs it pages the store.
+                elsewhere.push(endpoint_id);
                 continue;
             };
             match route.deliver.try_send(Deliver(delivery)) {
@@ -254,6 +347,7 @@ impl Handler<Dispatch> for Router {
                 }
             }
         }
+        self.notify_elsewhere(elsewhere);
     }
 }
 
@@ -313,18 +407,59 @@ impl Handler<Retry> for Router {
     type Result = ();
 
     fn handle(&mut self, Retry { endpoint_id }: Retry, _: &mut Self::Context) {
-        // No actor (disabled endpoint, or one starting): the work is in the
-        // store and is paged when the actor starts.
-        let Some(route) = self.routes.get(&endpoint_id) else {
-            return;
-        };
-        match route.control.try_send(Control::CatchUp) {
-            Ok(()) | Err(SendError::Closed(_)) => {}
-            // The refill timer offers the catch-up again when there is room.
-            Err(SendError::Full(_)) => {
-                self.parked.insert(endpoint_id);
-            }
+        if self.routes.contains_key(&endpoint_id) {
+            self.catch_up(endpoint_id);
+        } else {
+            // Another process owns it (or its actor is starting and pages
+            // the store anyway).
+            self.notify_elsewhere(vec![endpoint_id]);
         }
+    }
+}
+
+impl Handler<WorkAvailable> for Router {
+    type Result = ();
+
+    fn handle(&mut self, WorkAvailable(endpoint_id): WorkAvailable, _: &mut Self::Context) {
+        if self.routes.contains_key(&endpoint_id) {
+            self.catch_up(endpoint_id);
+        }
+    }
+}
+
+impl Handler<CatchUpAll> for Router {
+    type Result = ();
+
+    fn handle(&mut self, _: CatchUpAll, ctx: &mut Self::Context) {
+        self.reload(ctx);
+        let ids: Vec<String> = self.routes.keys().cloned().collect();
+        for id in ids {
+            self.catch_up(id);
+        }
+    }
+}
+
+impl Handler<SetShards> for Router {
+    type Result = Vec<Recipient<InFlight>>;
+
+    fn handle(&mut self, SetShards(owned): SetShards, ctx: &mut Self::Context) -> Self::Result {
+        self.owned = owned;
+        let leaving: Vec<String> = self
+            .routes
+            .keys()
+            .filter(|id| !self.owns(id))
+            .cloned()
+            .collect();
+        let retired = leaving
+            .iter()
+            .filter_map(|id| {
+                let in_flight = self.routes.get(id).map(|r| r.in_flight.clone());
+                self.retire(id);
+                in_flight
+            })
+            .collect();
+        self.reload(ctx);
+        retired
     }
 }
 

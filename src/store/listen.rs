@@ -9,10 +9,13 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use crate::actors::router::{EndpointChanged, Router};
+use crate::actors::router::{CatchUpAll, EndpointChanged, Router, WorkAvailable};
 
-/// The channel the triggers of migration 0001 notify.
+/// The channel the triggers of migration 0001 notify: an endpoint changed.
 pub const CHANNEL: &str = "trackwire_endpoints";
+
+/// Work was stored for an endpoint that another process may own.
+pub const WORK_CHANNEL: &str = "trackwire_work";
 
 /// Listens until shutdown, reconnecting when the connection drops. After each
 /// (re)connection the router reloads everything, since notifications sent
@@ -51,7 +54,7 @@ async fn listen_once(url: &str, router: &Addr<Router>) -> Result<(), tokio_postg
         while let Some(message) = messages.next().await {
             match message {
                 Ok(AsyncMessage::Notification(n)) => {
-                    let _ = tx.send(n.payload().to_owned());
+                    let _ = tx.send((n.channel() == WORK_CHANNEL, n.payload().to_owned()));
                 }
                 Ok(_) => {}
                 Err(e) => return Err(e),
@@ -60,10 +63,18 @@ async fn listen_once(url: &str, router: &Addr<Router>) -> Result<(), tokio_postg
         Ok(())
     };
     let forward = async {
-        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
-        router.do_send(EndpointChanged(String::new()));
-        while let Some(id) = rx.recv().await {
-            router.do_send(EndpointChanged(id));
+        client
+            .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {WORK_CHANNEL}"))
+            .await?;
+        // Whatever was notified while we were not listening is lost: look
+        // at everything once.
+        router.do_send(CatchUpAll);
+        while let Some((work, id)) = rx.recv().await {
+            if work {
+                router.do_send(WorkAvailable(id));
+            } else {
+                router.do_send(EndpointChanged(id));
+            }
         }
         Ok(())
     };

@@ -3,6 +3,7 @@
 //! transaction, so callers choose the transaction boundaries.
 
 pub mod api_keys;
+pub mod cluster;
 pub mod deliveries;
 pub mod endpoints;
 pub mod event_log;

@@ -173,6 +173,9 @@ impl TestEnv {
             .env("TRACKWIRE_KAFKA__SESSION_TIMEOUT", "3s")
             .env("TRACKWIRE_HTTP__LISTEN", "127.0.0.1:0")
             .env("TRACKWIRE_METRICS__LISTEN", "127.0.0.1:0")
+            // A killed process's shards pass to its successor within seconds.
+            .env("TRACKWIRE_CLUSTER__LEASE", "3s")
+            .env("TRACKWIRE_CLUSTER__HEARTBEAT", "500ms")
             .env("TRACKWIRE_DELIVERY__ALLOW_INSECURE_HOSTS", "127.0.0.1")
             .env("TRACKWIRE_DELIVERY__RETRY_SCHEDULE", "200ms,400ms,600ms")
             .env("TRACKWIRE_DELIVERY__JITTER", "0")

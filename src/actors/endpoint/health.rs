@@ -11,7 +11,7 @@ use super::at_risk::Change;
 use super::attempt::AttemptResult;
 use super::breaker::State;
 use super::breaker::Transition as BreakerTransition;
-use super::EndpointActor;
+use super::{EndpointActor, HeldState};
 use crate::store::health::{self, Snapshot};
 use crate::telemetry::events::{
     AckRatioObserved, AtRiskChanged, BreakerState, BreakerStateChanged,
@@ -91,10 +91,21 @@ impl EndpointActor {
     }
 
     /// Logs, exports and stores a breaker transition.
-    pub(super) fn on_breaker_transition(&mut self, t: BreakerTransition, _ctx: &mut Context<Self>) {
+    pub(super) fn on_breaker_transition(&mut self, t: BreakerTransition, ctx: &mut Context<Self>) {
         match t.to {
             "open" if t.from == "closed" => self.open_since = Some(Instant::now()),
-            "closed" => self.open_since = None,
+            "closed" => {
+                self.open_since = None;
+                // The endpoint is back: the backlog drains now, oldest first
+                // and in order per order, rather than at each delivery's
+                // retry time, which was set during the outage.
+                for h in self.held.values_mut() {
+                    if let HeldState::Waiting(handle) = h.state {
+                        ctx.cancel_future(handle);
+                        h.state = HeldState::Ready;
+                    }
+                }
+            }
             _ => {}
         }
         BreakerStateChanged {

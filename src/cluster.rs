@@ -1,0 +1,185 @@
+//! Sharing the endpoints between several trackwire processes.
+//!
+//! Every endpoint belongs to one of `cluster.shards` shards (a hash of its
+//! id), and every shard to at most one live process, through a lease in
+//! PostgreSQL that the owner renews every `cluster.heartbeat`. Each process
+//! aims for an even share of the shards among the live members; a process
+//! that dies stops renewing, and the survivors claim its shards once the
+//! leases expire. The router runs endpoint actors only for owned shards, so
+//! no delivery is attempted by two processes at once.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use actix::{Addr, Recipient};
+use deadpool_postgres::Pool;
+use tokio::sync::watch;
+
+use crate::actors::endpoint::InFlight;
+use crate::actors::router::{Router, SetShards};
+use crate::config::ClusterConfig;
+use crate::store::{cluster as leases, StoreError};
+
+/// The shard an endpoint belongs to: FNV-1a of its id, stable across
+/// processes and versions.
+pub fn shard_of(endpoint_id: &str, shards: u32) -> u32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in endpoint_id.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % u64::from(shards.max(1))) as u32
+}
+
+/// A name for this process in the cluster, unique per start.
+pub fn member_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "host".into());
+    format!(
+        "{host}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+/// Keeps this process's share of the shards until shutdown, then gives them
+/// back. `attempt_timeout` bounds how long a handed-over endpoint's attempts
+/// may still be running here.
+pub async fn run(
+    pool: Pool,
+    config: ClusterConfig,
+    attempt_timeout: Duration,
+    router: Addr<Router>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let member = member_id();
+    let mut owned: BTreeSet<u32> = BTreeSet::new();
+    let mut last_renewed = Instant::now();
+    let mut prepared = false;
+    // Past this since the last successful renewal, another process may
+    // already hold our shards: stop before that can happen.
+    let keep_for = config.lease.saturating_sub(config.heartbeat);
+    tracing::info!(%member, shards = config.shards, "joining the cluster");
+    loop {
+        let started = Instant::now();
+        match balance(
+            &pool,
+            &config,
+            &member,
+            &mut prepared,
+            attempt_timeout,
+            &router,
+        )
+        .await
+        {
+            Ok(now_owned) => {
+                last_renewed = started;
+                if now_owned != owned {
+                    tracing::info!(%member, owned = now_owned.len(), "shards assigned");
+                    owned = now_owned;
+                    let _ = router.send(SetShards(Some(owned.clone()))).await;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%member, %error, "could not renew shard leases");
+                if !owned.is_empty() && started.duration_since(last_renewed) >= keep_for {
+                    tracing::error!(%member, "shard leases lapsed; handing every endpoint over");
+                    owned.clear();
+                    let _ = router.send(SetShards(Some(BTreeSet::new()))).await;
+                }
+            }
+        }
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            _ = tokio::time::sleep(config.heartbeat) => {}
+        }
+    }
+    if let Ok(client) = pool.get().await {
+        if let Err(error) = leases::leave(&**client, &member).await {
+            tracing::warn!(%error, "could not release shard leases; they expire on their own");
+        }
+    }
+}
+
+/// One heartbeat: renew, then give back or claim shards towards an even
+/// share. Shards are given back only after their actors have stopped and
+/// their attempts finished.
+async fn balance(
+    pool: &Pool,
+    config: &ClusterConfig,
+    member: &str,
+    prepared: &mut bool,
+    attempt_timeout: Duration,
+    router: &Addr<Router>,
+) -> Result<BTreeSet<u32>, StoreError> {
+    let client = pool.get().await?;
+    if !*prepared {
+        leases::ensure_shards(&**client, config.shards).await?;
+        *prepared = true;
+    }
+    let alive = leases::heartbeat(&**client, member, config.lease).await?;
+    let target = config.shards.div_ceil(alive) as usize;
+    let mut held = leases::renew(&**client, member, config.lease).await?;
+    if held.len() > target {
+        let excess: Vec<u32> = held
+            .iter()
+            .rev()
+            .take(held.len() - target)
+            .copied()
+            .collect();
+        for s in &excess {
+            held.remove(s);
+        }
+        // Stop the actors first and let their attempts finish, so the next
+        // owner never overlaps with us.
+        let retired = router
+            .send(SetShards(Some(held.clone())))
+            .await
+            .unwrap_or_default();
+        wait_idle(&retired, attempt_timeout).await;
+        leases::release(&**client, member, &excess).await?;
+    } else if held.len() < target {
+        let claimed = leases::claim(
+            &**client,
+            member,
+            (target - held.len()) as u32,
+            config.lease,
+        )
+        .await?;
+        held.extend(claimed);
+    }
+    Ok(held)
+}
+
+/// Waits until the given actors have no attempt under way, at most `limit`.
+pub async fn wait_idle(actors: &[Recipient<InFlight>], limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit + Duration::from_millis(500);
+    for actor in actors {
+        while matches!(actor.send(InFlight).await, Ok(n) if n > 0)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_stable_and_spread() {
+        assert_eq!(
+            shard_of("ep_0000000000000001", 64),
+            shard_of("ep_0000000000000001", 64)
+        );
+        let mut counts = [0u32; 8];
+        for i in 0..8_000 {
+            counts[shard_of(&format!("ep_{i:016x}"), 8) as usize] += 1;
+        }
+        assert!(counts.iter().all(|c| (800..1200).contains(c)), "{counts:?}");
+        assert_eq!(shard_of("anything", 1), 0);
+    }
+}
