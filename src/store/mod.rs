@@ -29,7 +29,7 @@ pub enum StoreError {
     #[error("no database connection available: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
     /// A query failed.
-    #[error("database error: {0}")]
+    #[error("database error: {}", db_detail(.0))]
     Db(#[from] tokio_postgres::Error),
     /// The partner named does not exist.
     #[error("partner {0:?} does not exist")]
@@ -51,6 +51,15 @@ pub enum StoreError {
         /// What was wrong with it.
         message: String,
     },
+}
+
+/// The server's own message when there is one ("db error" alone says
+/// nothing).
+fn db_detail(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
 }
 
 impl StoreError {

@@ -261,6 +261,15 @@ impl Service {
         let _ = self.child.wait();
     }
 
+    /// SIGTERM: a graceful shutdown. Waits for the exit and returns whether
+    /// it was clean.
+    pub fn terminate(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        matches!(self.child.wait(), Ok(status) if status.success())
+    }
+
     /// The log so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

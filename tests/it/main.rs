@@ -9,3 +9,4 @@ mod harness;
 mod observability;
 mod pipeline;
 mod receiver;
+mod resilience;

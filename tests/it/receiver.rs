@@ -23,6 +23,10 @@ pub enum Behavior {
     FailFirst(usize),
     /// Accept and never answer.
     BlackHole,
+    /// 500 for every `n`th request, 200 otherwise.
+    FailEvery(usize),
+    /// 200 after this long.
+    Delay(std::time::Duration),
 }
 
 /// One request as received.
@@ -34,6 +38,8 @@ pub struct Received {
     pub body: Bytes,
     /// The status answered (None for a black hole).
     pub answered: Option<u16>,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -58,6 +64,7 @@ impl Received {
 
 struct State {
     behavior: Mutex<Behavior>,
+    count: std::sync::atomic::AtomicUsize,
     received: Mutex<Vec<Received>>,
 }
 
@@ -78,6 +85,7 @@ impl Receiver {
         let addr = listener.local_addr().expect("addr");
         let state = Arc::new(State {
             behavior: Mutex::new(behavior),
+            count: std::sync::atomic::AtomicUsize::new(0),
             received: Mutex::new(Vec::new()),
         });
         let server_state = state.clone();
@@ -141,6 +149,12 @@ async fn handle(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    let at = std::time::Instant::now();
+    let n = state
+        .count
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        + 1;
+    let mut delay = None;
     let status = {
         let mut behavior = state.behavior.lock().unwrap();
         match *behavior {
@@ -151,13 +165,23 @@ async fn handle(
                 Some(500)
             }
             Behavior::BlackHole => None,
+            Behavior::FailEvery(k) if n % k == 0 => Some(500),
+            Behavior::FailEvery(_) => Some(200),
+            Behavior::Delay(d) => {
+                delay = Some(d);
+                Some(200)
+            }
         }
     };
     state.received.lock().unwrap().push(Received {
         headers,
         body,
         answered: status,
+        at,
     });
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     match status {
         Some(s) => Ok(Response::builder()
             .status(StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))

@@ -108,6 +108,11 @@ impl EndpointActor {
             }
             _ => {}
         }
+        if t.to == "open" {
+            // Nothing else may wake the actor when the cool-down ends (every
+            // delivery may be waiting for a retry time).
+            self.schedule_probe(ctx);
+        }
         BreakerStateChanged {
             endpoint: &self.endpoint,
             state: exported(self.breaker.state()),
@@ -181,7 +186,7 @@ impl EndpointActor {
         actix_rt::spawn(async move {
             if let Ok(client) = pool.get().await {
                 if let Err(error) = health::upsert(&**client, &endpoint_id, &snapshot).await {
-                    tracing::debug!(%error, endpoint_id, "could not store endpoint health");
+                    tracing::warn!(%error, endpoint_id, "could not store endpoint health");
                 }
             }
         });

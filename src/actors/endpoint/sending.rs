@@ -39,6 +39,7 @@ impl EndpointActor {
         // current without touching each call site.
         self.report_depth();
         if self.retired {
+            self.drop_idle(ctx);
             return;
         }
         let limit = self
@@ -68,6 +69,30 @@ impl EndpointActor {
                 } else if candidates.len() < limit {
                     candidates.push(*id);
                 }
+            }
+        }
+        // An open breaker whose cool-down is over probes with the oldest
+        // delivery that may go next, even if its own retry time (set during
+        // the outage) has not come: the breaker decides when to try now.
+        if candidates.is_empty()
+            && self
+                .breaker
+                .reopens_at()
+                .is_some_and(|t| t <= Instant::now())
+        {
+            let mut orders_seen: HashSet<&str> = HashSet::new();
+            let first_waiting = self.held.iter().find_map(|(id, h)| {
+                let first = orders_seen.insert(h.delivery.order_id.as_str());
+                (first && matches!(h.state, HeldState::Waiting(_))).then_some(*id)
+            });
+            if let Some(id) = first_waiting {
+                if let Some(h) = self.held.get_mut(&id) {
+                    if let HeldState::Waiting(handle) = h.state {
+                        ctx.cancel_future(handle);
+                    }
+                    h.state = HeldState::Ready;
+                }
+                candidates.push(id);
             }
         }
         for id in expired {
@@ -101,7 +126,7 @@ impl EndpointActor {
     }
 
     /// Wakes the actor when the breaker's cool-down ends.
-    fn schedule_probe(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn schedule_probe(&mut self, ctx: &mut Context<Self>) {
         if self.probe_timer.is_some() {
             return;
         }

@@ -76,16 +76,25 @@ impl EndpointActor {
     /// Stops for good: cancels timers, drops the window (the store keeps it).
     pub(super) fn retire(&mut self, ctx: &mut Context<Self>) {
         self.retired = true;
-        for (_, h) in std::mem::take(&mut self.held) {
-            if let HeldState::Waiting(handle) = h.state {
-                ctx.cancel_future(handle);
-            }
-        }
+        self.drop_idle(ctx);
         if let Some(t) = self.probe_timer.take() {
             ctx.cancel_future(t);
         }
-        self.report_depth();
         tracing::info!(endpoint_id = %self.endpoint.id, partner_id = %self.endpoint.partner_id, "endpoint retired");
+    }
+
+    /// Attempts under way finish and are recorded; everything else is let go
+    /// to the store, for whoever runs this endpoint next.
+    pub(super) fn drop_idle(&mut self, ctx: &mut Context<Self>) {
+        self.held.retain(|_, h| match h.state {
+            HeldState::Waiting(handle) => {
+                ctx.cancel_future(handle);
+                false
+            }
+            HeldState::Ready => false,
+            HeldState::InFlight | HeldState::Burying => true,
+        });
+        self.report_depth();
     }
 
     /// Pages pending deliveries from the store while behind and there is room.
