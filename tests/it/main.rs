@@ -7,5 +7,6 @@ mod cli;
 mod contract;
 mod harness;
 mod observability;
+mod observability_live;
 mod pipeline;
 mod receiver;
