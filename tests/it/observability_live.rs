@@ -353,6 +353,22 @@ async fn observability_a_real_prometheus_runs_every_dashboard_query_and_rule() {
         svc.logs()
     );
     let prometheus = Prometheus::start(&metrics_addr, &env.dir).await;
+    // As in production, Prometheus has scraped the idle service before
+    // anything happens: the dead-letter series are there at 0.
+    let deadline = Instant::now() + WAIT;
+    while prometheus
+        .query("trackwire_deliveries_total{outcome=\"dead\",partner=\"globex\"}")
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never scraped the dead-letter series:\n{}",
+            prometheus.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // Events flow for a while, so rates over short windows have samples.
     // A tombstone and a malformed record give the skipped and quarantined
@@ -430,6 +446,30 @@ async fn observability_a_real_prometheus_runs_every_dashboard_query_and_rule() {
             }
             Ok(_) => {}
         }
+    }
+    // What the flow should raise: globex's dead letters (the first one
+    // counts, its series started at 0) and its at-risk flag (pending or
+    // firing, depending on how long ago it rose); nothing about acme.
+    for alert in ["TrackwireDeadLettersGrowing", "TrackwireIntegrationAtRisk"] {
+        let raised = prometheus
+            .query(&format!(
+                "ALERTS{{alertname=\"{alert}\",partner=\"globex\"}}"
+            ))
+            .await
+            .unwrap_or_default();
+        if raised.is_empty() {
+            let dead = prometheus
+                .query("trackwire_deliveries_total{outcome=\"dead\"}[1h]")
+                .await;
+            problems.push(format!("{alert} was not raised for globex; dead: {dead:?}"));
+        }
+    }
+    let acme = prometheus
+        .query("ALERTS{partner=\"acme\"}")
+        .await
+        .unwrap_or_default();
+    if !acme.is_empty() {
+        problems.push(format!("alerts about the healthy partner: {acme:?}"));
     }
     for core in CORE_RULES {
         assert!(
