@@ -96,10 +96,13 @@ pub async fn run(
         }
     }
 
-    let dead_letters = DeadLetters::new(
-        kafka::producer(&config.kafka)?,
+    let producer = kafka::producer(&config.kafka)?;
+    let broker = kafka::BrokerProbe::new(
+        producer.clone(),
         config.kafka.dlq_topic.clone(),
+        crate::http::health::CHECK_TIMEOUT,
     );
+    let dead_letters = DeadLetters::new(producer, config.kafka.dlq_topic.clone());
     let deps = DeliveryDeps::new(pool.clone(), &config, dead_letters);
     let delivery = deps.config.clone();
     let guard = SsrfGuard::new(&delivery.allow_insecure_hosts);
@@ -185,6 +188,7 @@ pub async fn run(
         crate::http::AppState {
             pool: pool.clone(),
             router: router.clone(),
+            broker,
             api: Arc::new(crate::http::ApiSettings::from_config(&config)),
         },
     )

@@ -1,5 +1,7 @@
 //! Kafka clients, configured from `[kafka]`.
 
+use std::time::Duration;
+
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::producer::FutureProducer;
 use rdkafka::ClientConfig;
@@ -71,4 +73,76 @@ pub fn producer(cfg: &KafkaConfig) -> Result<FutureProducer, KafkaSetupError> {
         c.set(k, v);
     }
     Ok(c.create()?)
+}
+
+/// Whether the Kafka cluster answers, for readiness: a metadata request about
+/// the dead-letter topic on the producer the service already has, so a probe
+/// reuses its connections instead of opening one.
+#[derive(Clone)]
+pub struct BrokerProbe {
+    producer: FutureProducer,
+    topic: String,
+    timeout: Duration,
+}
+
+/// Why the broker check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerUnavailable {
+    /// No broker answered the metadata request in time.
+    #[error("no broker answered within {0:?}: {1}")]
+    NoAnswer(Duration, rdkafka::error::KafkaError),
+    /// The cluster answered but does not know the topic.
+    #[error("the cluster does not know topic {topic}: {error}")]
+    Topic {
+        /// The topic asked about.
+        topic: String,
+        /// What the broker said.
+        error: rdkafka::error::RDKafkaErrorCode,
+    },
+    /// The blocking request could not be run.
+    #[error("the metadata request could not run: {0}")]
+    Task(String),
+}
+
+impl BrokerProbe {
+    /// A probe asking about `topic` through `producer`, waiting at most
+    /// `timeout`.
+    pub fn new(producer: FutureProducer, topic: String, timeout: Duration) -> Self {
+        BrokerProbe {
+            producer,
+            topic,
+            timeout,
+        }
+    }
+
+    /// Asks the cluster for the topic's metadata; the number of brokers it
+    /// lists on success.
+    pub async fn check(&self) -> Result<usize, BrokerUnavailable> {
+        let probe = self.clone();
+        // librdkafka's metadata call blocks its thread.
+        tokio::task::spawn_blocking(move || probe.check_blocking())
+            .await
+            .map_err(|e| BrokerUnavailable::Task(e.to_string()))?
+    }
+
+    fn check_blocking(&self) -> Result<usize, BrokerUnavailable> {
+        use rdkafka::producer::Producer;
+        let metadata = self
+            .producer
+            .client()
+            .fetch_metadata(Some(&self.topic), self.timeout)
+            .map_err(|e| BrokerUnavailable::NoAnswer(self.timeout, e))?;
+        if let Some(error) = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == self.topic)
+            .and_then(|t| t.error())
+        {
+            return Err(BrokerUnavailable::Topic {
+                topic: self.topic.clone(),
+                error: error.into(),
+            });
+        }
+        Ok(metadata.brokers().len())
+    }
 }

@@ -41,6 +41,8 @@ pub struct AppState {
     pub pool: Pool,
     /// The router: readiness, and telling endpoint actors about retries.
     pub router: Addr<Router>,
+    /// The Kafka cluster, for readiness.
+    pub broker: crate::kafka::BrokerProbe,
     /// Settings of the admin API.
     pub api: Arc<ApiSettings>,
 }

@@ -76,11 +76,18 @@ pub fn install() -> Result<PrometheusHandle, ExporterError> {
     Ok(handle)
 }
 
-/// Registers `# HELP` text for every catalogued metric and sets
-/// [`BUILD_INFO`], on whichever recorder is current.
+/// Registers `# HELP` text for every catalogued metric, starts the counters
+/// without labels at 0 and sets [`BUILD_INFO`], on whichever recorder is
+/// current.
 pub fn describe() {
     for m in CATALOGUE {
         match m.kind {
+            // A counter without labels starts at 0, so `rate()` and
+            // `increase()` have a baseline from the first scrape on.
+            Kind::Counter if m.labels.is_empty() => {
+                metrics::describe_counter!(m.name, m.help);
+                metrics::counter!(m.name).increment(0);
+            }
             Kind::Counter => metrics::describe_counter!(m.name, m.help),
             Kind::Gauge => metrics::describe_gauge!(m.name, m.help),
             Kind::Histogram => metrics::describe_histogram!(m.name, m.help),

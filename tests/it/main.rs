@@ -7,6 +7,7 @@ mod cli;
 mod contract;
 mod harness;
 mod observability;
+mod observability_live;
 mod pipeline;
 mod receiver;
 mod resilience;

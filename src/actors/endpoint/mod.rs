@@ -44,7 +44,7 @@ use super::recorder::{Record, Recorder};
 use super::DeliveryDeps;
 use crate::store::deliveries::{Outcome, PendingDelivery};
 use crate::store::endpoints::Endpoint;
-use crate::telemetry::events::ActorRestarted;
+use crate::telemetry::events::{ActorRestarted, DeadLetterSeriesStarted};
 
 /// A new delivery for this endpoint, pushed by the router right after it was
 /// stored.
@@ -209,6 +209,10 @@ impl Actor for EndpointActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.window());
         tracing::debug!(endpoint_id = %self.endpoint.id, "endpoint actor started");
+        DeadLetterSeriesStarted {
+            endpoint: &self.endpoint,
+        }
+        .emit();
         self.start_health(ctx);
         self.guarded(ctx, |act, ctx| act.pump(ctx));
     }

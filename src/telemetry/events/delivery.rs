@@ -26,6 +26,41 @@ fn count_delivery(endpoint: &Endpoint, delivery: &PendingDelivery, outcome: &'st
     .increment(1);
 }
 
+/// An endpoint actor started: its dead-letter series start at 0.
+///
+/// Prometheus reads a series' first sample as its start, not as an increase,
+/// so without a 0 before it the first dead letter of an endpoint would never
+/// show in `increase()` and the dead-letter alert would miss it.
+pub struct DeadLetterSeriesStarted<'a> {
+    /// The endpoint.
+    pub endpoint: &'a Endpoint,
+}
+
+impl DeadLetterSeriesStarted<'_> {
+    /// Touches the dead-delivery counter of each of the endpoint's event
+    /// types and the partner's DLQ publish counters, without counting.
+    pub fn emit(self) {
+        for event_type in &self.endpoint.event_types {
+            metrics::counter!(
+                DELIVERIES.name,
+                "partner" => self.endpoint.partner_id.clone(),
+                "endpoint" => self.endpoint.id.clone(),
+                "event_type" => event_type.as_str(),
+                "outcome" => "dead",
+            )
+            .increment(0);
+        }
+        for result in ["ok", "error"] {
+            metrics::counter!(
+                DLQ_PUBLISHES.name,
+                "partner" => self.endpoint.partner_id.clone(),
+                "result" => result,
+            )
+            .increment(0);
+        }
+    }
+}
+
 /// One HTTP attempt finished, acknowledged or not.
 pub struct AttemptFinished<'a> {
     /// Where it went.

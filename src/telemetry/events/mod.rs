@@ -13,8 +13,8 @@ mod ingest;
 mod kafka;
 
 pub use delivery::{
-    AttemptFinished, DeadLetterPublishFailed, DeadLetterPublished, DeliveryAcked, DeliveryDead,
-    DeliveryRetryScheduled, OutcomeWriteFailed, OutcomesRecorded,
+    AttemptFinished, DeadLetterPublishFailed, DeadLetterPublished, DeadLetterSeriesStarted,
+    DeliveryAcked, DeliveryDead, DeliveryRetryScheduled, OutcomeWriteFailed, OutcomesRecorded,
 };
 pub use endpoint::{
     AckRatioObserved, ActorRestarted, AtRiskChanged, BreakerState, BreakerStateChanged,

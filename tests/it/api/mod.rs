@@ -78,10 +78,13 @@ impl TestApp {
         }
         // The router is real, so manual retries are delivered by a real
         // endpoint actor; Kafka is only needed for dead letters.
-        let dead_letters = DeadLetters::new(
-            trackwire::kafka::producer(&config.kafka).unwrap(),
+        let producer = trackwire::kafka::producer(&config.kafka).unwrap();
+        let broker = trackwire::kafka::BrokerProbe::new(
+            producer.clone(),
             config.kafka.dlq_topic.clone(),
+            Duration::from_millis(800),
         );
+        let dead_letters = DeadLetters::new(producer, config.kafka.dlq_topic.clone());
         let deps = DeliveryDeps::new(pool.clone(), &config, dead_letters);
         let arbiter = Arbiter::new();
         let recorder_pool = pool.clone();
@@ -102,6 +105,7 @@ impl TestApp {
             state: AppState {
                 pool,
                 router,
+                broker,
                 api: Arc::new(ApiSettings::from_config(&config)),
             },
             db_name,
