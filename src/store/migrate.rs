@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_endpoint_health.sql",
         sql: include_str!("../../migrations/0004_endpoint_health.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_portal.sql",
+        sql: include_str!("../../migrations/0005_portal.sql"),
+    },
 ];
 
 /// Serialises concurrent `migrate` runs (several processes starting at once).
