@@ -63,7 +63,7 @@ pub async fn upsert(
         .execute(
             "INSERT INTO endpoint_health AS h (endpoint_id, breaker_state, ack_rate, window_attempts, window_acked,
                                                at_risk, at_risk_reason, at_risk_since, last_success_at, last_failure_at)
-             VALUES ($1, $2, $3, $4, $5, $6 IS NOT NULL, $6, CASE WHEN $6 IS NOT NULL THEN now() END, $7, $8)
+             VALUES ($1, $2, $3, $4, $5, $6::text IS NOT NULL, $6, CASE WHEN $6 IS NOT NULL THEN now() END, $7, $8)
              ON CONFLICT (endpoint_id) DO UPDATE SET
                  breaker_since = CASE WHEN h.breaker_state = EXCLUDED.breaker_state THEN h.breaker_since ELSE now() END,
                  breaker_state = EXCLUDED.breaker_state,
