@@ -8,4 +8,5 @@ mod contract;
 mod harness;
 mod observability;
 mod pipeline;
+mod portal;
 mod receiver;

@@ -28,12 +28,14 @@ const HOURS: usize = 24;
 /// Renders the chart of the 24 hours from `start` (an hour boundary).
 /// `hours` may miss hours without attempts and be in any order.
 pub fn day_chart(label: &str, start: DateTime<Utc>, hours: &[HourlyOutcomes]) -> String {
-    let mut slots = [HourlyOutcomes {
-        hour: start,
-        acked: 0,
-        rejected: 0,
-        unanswered: 0,
-    }; HOURS];
+    let mut slots: Vec<HourlyOutcomes> = (0..HOURS)
+        .map(|i| HourlyOutcomes {
+            hour: start + chrono::Duration::hours(i as i64),
+            acked: 0,
+            rejected: 0,
+            unanswered: 0,
+        })
+        .collect();
     for h in hours {
         let i = (h.hour - start).num_hours();
         if let Ok(i) = usize::try_from(i) {
