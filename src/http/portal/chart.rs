@@ -17,8 +17,8 @@ pub const UNANSWERED: &str = "#8e2c2c";
 /// ACK rate.
 pub const RATE: &str = "#0b6bcb";
 
-const W: f64 = 480.0;
-const H: f64 = 170.0;
+const W: f64 = 720.0;
+const H: f64 = 200.0;
 const LEFT: f64 = 34.0;
 const RIGHT: f64 = 40.0;
 const TOP: f64 = 10.0;

@@ -231,7 +231,8 @@ button.link{background:none;padding:0;margin:0;color:inherit;text-decoration:und
 form.inline{display:inline}
 .secret{font-size:15px;background:#fff8e1;border:1px dashed #d9a400;padding:10px;border-radius:6px;word-break:break-all}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:8px 16px;margin:8px 0}
-.grid div span{display:block;font-size:12px;color:#616e7c}
+.grid>div{min-width:0;overflow-wrap:anywhere}
+.grid>div>span:first-child{display:block;font-size:12px;color:#616e7c}
 .pager{display:flex;gap:12px;align-items:center;margin:12px 0}
 svg{width:100%;height:auto;display:block}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;color:#616e7c}
