@@ -31,7 +31,7 @@ use crate::webhook::SigningSecret;
 /// query cannot put words on the page).
 #[derive(Debug, Default, Deserialize)]
 pub struct NoticeQuery {
-    /// `deleted`, `updated`, `retry`, `delivered`.
+    /// `deleted`, `updated`, `retry`, `retried`, `delivered`.
     pub notice: Option<String>,
 }
 
@@ -46,6 +46,10 @@ impl NoticeQuery {
                 "Retry queued: the delivery is sent again now. Reload to see the new attempt.",
             ),
             Some("delivered") => ("warn", "That delivery was acknowledged already."),
+            Some("retried") => (
+                "ok",
+                "Retries queued for every matching failed delivery. Reload to follow them.",
+            ),
             _ => return String::new(),
         };
         html::notice(kind, text)

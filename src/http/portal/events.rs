@@ -4,7 +4,8 @@
 //!   and pages of the last 500 events.
 //! - `GET /portal/events/{id}`: the payload (OTP masked), each delivery with
 //!   every attempt, and retry buttons.
-//! - `POST /portal/deliveries/{id}/retry`.
+//! - `POST /portal/deliveries/{id}/retry`, and `POST /portal/deliveries/retry`
+//!   for every failed delivery the log's filters match.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -56,6 +57,8 @@ pub struct LogQuery {
     pub to: String,
     /// Page number from 1.
     pub page: Option<i64>,
+    /// A notice after a redirect.
+    pub notice: Option<String>,
 }
 
 /// The statuses the filter offers.
@@ -99,6 +102,29 @@ impl LogQuery {
             html::query_value(&self.status),
             html::query_value(&self.from),
             html::query_value(&self.to),
+        )
+    }
+
+    /// The form that retries every failed delivery these filters match,
+    /// when the status filter is one of the failed ones.
+    fn retry_all_form(&self, session: &crate::store::portal::Session, total: i64) -> String {
+        if !matches!(self.status.as_str(), "failed" | "dead" | "retrying") || total == 0 {
+            return String::new();
+        }
+        let hidden = |name: &str, value: &str| {
+            format!(
+                r#"<input type="hidden" name="{name}" value="{}">"#,
+                Esc(value)
+            )
+        };
+        format!(
+            r#"<form method="post" action="/portal/deliveries/retry">{}{}{}{}{}<button class="secondary" id="retry-all">Retry every {} delivery these filters match</button></form>"#,
+            csrf_field(session),
+            hidden("event_type", &self.event_type),
+            hidden("status", &self.status),
+            hidden("from", &self.from),
+            hidden("to", &self.to),
+            Esc(&self.status),
         )
     }
 
@@ -155,7 +181,10 @@ pub async fn list(
 ) -> Result<HttpResponse, PortalError> {
     let q = query.into_inner();
     let session = &signed.session;
-    let mut body = format!("<h1>Event log</h1>{}", q.form());
+    let notice = NoticeQuery {
+        notice: q.notice.clone(),
+    };
+    let mut body = format!("<h1>Event log</h1>{}{}", notice.html(), q.form());
     let filter = match q.filter() {
         Ok(f) => f,
         Err(message) => {
@@ -223,6 +252,7 @@ pub async fn list(
         ));
     }
     body.push_str(&format!(r#"<div class="pager">{pager}</div>"#));
+    body.push_str(&q.retry_all_form(session, found.total));
     Ok(html::ok("Event log", session, Nav::Events, &body))
 }
 
@@ -377,4 +407,54 @@ pub async fn retry(
         )
     };
     Ok(html::see_other(&location))
+}
+
+/// `POST /portal/deliveries/retry`: retries every failed delivery of the
+/// partner that the log's filters match, then shows the log again.
+pub async fn retry_matching(
+    state: web::Data<AppState>,
+    posted: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let form = &posted.form;
+    let q = LogQuery {
+        event_type: form.get("event_type").to_owned(),
+        status: form.get("status").to_owned(),
+        from: form.get("from").to_owned(),
+        to: form.get("to").to_owned(),
+        ..LogQuery::default()
+    };
+    let statuses = match q.status.as_str() {
+        s @ ("failed" | "dead" | "retrying") => event_log::statuses_of(s).unwrap_or(&[]),
+        _ => {
+            return Err(Problem::invalid(
+                "status",
+                "one of failed, dead, retrying (delivered ones are not retried)",
+            )
+            .into())
+        }
+    };
+    let filter = q
+        .filter()
+        .map_err(|message| Problem::invalid("filter", message))?;
+    let client = state.pool.get().await?;
+    let queued = retries::retry_matching(
+        &**client,
+        posted.signed.partner(),
+        &retries::RetryFilter {
+            statuses,
+            event_type: filter.event_type,
+            endpoint_id: None,
+            from: filter.from,
+            to: filter.to,
+        },
+    )
+    .await?;
+    let endpoints: std::collections::BTreeSet<String> = queued.into_iter().collect();
+    notify(&state, endpoints);
+    Ok(html::see_other(&format!(
+        "/portal/events?event_type={}&from={}&to={}&notice=retried",
+        html::query_value(&q.event_type),
+        html::query_value(&q.from),
+        html::query_value(&q.to),
+    )))
 }

@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/endpoints/{id}/test", web::post().to(test_event::send))
             .route("/events", web::get().to(events::list))
             .route("/events/{id}", web::get().to(events::detail))
+            .route("/deliveries/retry", web::post().to(events::retry_matching))
             .route("/deliveries/{id}/retry", web::post().to(events::retry))
             .route("/health", web::get().to(health::page)),
     );

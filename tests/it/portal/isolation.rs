@@ -233,6 +233,19 @@ async fn partner_a_session_can_neither_see_nor_touch_partner_b() {
         );
     }
 
+    // A bulk retry by A never reaches B's dead delivery.
+    let bulk = a
+        .post(&app, "/portal/deliveries/retry", &[("status", "dead")])
+        .await;
+    assert_eq!(bulk.status, StatusCode::SEE_OTHER, "{}", bulk.body);
+    let posts: Vec<(String, Vec<(&str, &str)>)> = posts
+        .into_iter()
+        .chain([(
+            "/portal/deliveries/retry".to_owned(),
+            vec![("status", "dead")],
+        )])
+        .collect();
+
     // CSRF: every form needs the session's own token.
     for (uri, fields) in &posts {
         let mut missing = fields.clone();
@@ -275,6 +288,26 @@ async fn partner_a_session_can_neither_see_nor_touch_partner_b() {
     );
     // B's own session still works on the same routes.
     assert_eq!(b.get(&app, &ep).await.status, StatusCode::OK);
+    let dead_log = b.get(&app, "/portal/events?status=dead").await;
+    assert!(
+        dead_log.body.contains("id=\"retry-all\""),
+        "{}",
+        dead_log.body
+    );
+    let bulk = b
+        .post(&app, "/portal/deliveries/retry", &[("status", "dead")])
+        .await;
+    assert_eq!(bulk.status, StatusCode::SEE_OTHER);
+    assert!(
+        bulk.location.contains("notice=retried"),
+        "{}",
+        bulk.location
+    );
+    assert_ne!(
+        state_of(&app, &b_endpoint).await,
+        before,
+        "B's retry queued"
+    );
     // Without a session, pages send the browser to sign in.
     let anonymous = send(&app, TestRequest::get().uri(&ep)).await;
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
