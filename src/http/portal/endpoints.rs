@@ -156,7 +156,7 @@ fn fields(v: &Values, new: bool) -> String {
 /// One line of health for an endpoint.
 fn health_line(h: Option<&Health>) -> String {
     let Some(h) = h else {
-        return r#"<span class="muted small">No attempts yet</span>"#.to_owned();
+        return r#"<span class="muted small">No health recorded yet</span>"#.to_owned();
     };
     let rate = h
         .ack_rate
@@ -194,7 +194,10 @@ async fn list_page(
         ));
     }
     for e in &list {
-        let types: Vec<&str> = e.event_types.iter().map(|t| t.as_str()).collect();
+        // Lifecycle order, as the API lists them.
+        let mut types = e.event_types.clone();
+        types.sort();
+        let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
         let enabled = if e.enabled {
             html::badge("ok", "enabled")
         } else {
@@ -353,7 +356,7 @@ pub fn test_form(session: &crate::store::portal::Session, e: &Endpoint) -> Strin
     let options: String = EventType::ALL
         .iter()
         .map(|t| {
-            let selected = if e.event_types.first() == Some(t) {
+            let selected = if e.event_types.iter().min() == Some(t) {
                 " selected"
             } else {
                 ""
