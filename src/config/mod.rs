@@ -343,6 +343,9 @@ pub struct HttpConfig {
     /// operator routes.
     #[serde(deserialize_with = "de::empty_as_none")]
     pub operator_token: Option<String>,
+    /// How long an operator-issued portal sign-in link stays valid.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub portal_link_ttl: Duration,
 }
 
 /// The Prometheus scrape endpoint, on its own listener so that it can stay

@@ -62,6 +62,7 @@ impl fmt::Debug for HttpConfig {
                 "operator_token",
                 &self.operator_token.as_ref().map(|_| MASK),
             )
+            .field("portal_link_ttl", &self.portal_link_ttl)
             .finish()
     }
 }

@@ -202,6 +202,13 @@ pub const MIN_OPERATOR_TOKEN_LEN: usize = 32;
 impl Config {
     /// `[http]`: the operator token, when set, must be long enough.
     fn validate_http(&self) -> Result<(), ConfigError> {
+        let ttl = self.http.portal_link_ttl;
+        if ttl < Duration::from_secs(60) || ttl > Duration::from_secs(7 * 24 * 3600) {
+            return Err(ConfigError::invalid(
+                "http.portal_link_ttl",
+                "must be from 1m to 7d: a sign-in link is a credential",
+            ));
+        }
         match &self.http.operator_token {
             Some(token) if token.chars().count() < MIN_OPERATOR_TOKEN_LEN => {
                 Err(ConfigError::invalid(

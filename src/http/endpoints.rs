@@ -17,17 +17,19 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Operator, Partner};
 use super::body::Json;
+use super::endpoint_health::HealthOut;
 use super::problem::Problem;
 use super::AppState;
 use crate::endpoint_url::EndpointUrl;
 use crate::schema::{EventType, SchemaVersion};
 use crate::store::endpoints::{self, Endpoint, EndpointChanges, NewEndpoint};
+use crate::store::health;
 
 /// Longest description accepted.
 const MAX_DESCRIPTION: usize = 500;
 /// Grace period of the old secret when none is given: a day, time enough
 /// for a receiver deployed once a day.
-const DEFAULT_GRACE: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(24 * 3600);
 /// Longest grace period: a week.
 const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -134,7 +136,7 @@ pub struct EndpointCreatedOut {
 }
 
 /// Parses event type names, naming the bad entry.
-fn event_types(field: &str, names: &[String]) -> Result<Vec<EventType>, Problem> {
+pub(crate) fn event_types(field: &str, names: &[String]) -> Result<Vec<EventType>, Problem> {
     if names.is_empty() {
         return Err(Problem::invalid(field, "list at least one event type"));
     }
@@ -148,12 +150,12 @@ fn event_types(field: &str, names: &[String]) -> Result<Vec<EventType>, Problem>
         .collect()
 }
 
-fn url(state: &AppState, raw: &str) -> Result<EndpointUrl, Problem> {
+pub(crate) fn url(state: &AppState, raw: &str) -> Result<EndpointUrl, Problem> {
     EndpointUrl::parse(raw, &state.api.allow_insecure_hosts)
         .map_err(|e| Problem::invalid("url", e.to_string()))
 }
 
-fn description(text: &str) -> Result<&str, Problem> {
+pub(crate) fn description(text: &str) -> Result<&str, Problem> {
     if text.chars().count() > MAX_DESCRIPTION {
         return Err(Problem::invalid(
             "description",
@@ -173,12 +175,29 @@ async fn list(caller: Partner, state: web::Data<AppState>) -> Result<HttpRespons
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
 
+/// An endpoint as operators see it: with its health, so that at-risk
+/// integrations stand out.
+#[derive(Debug, Serialize)]
+pub struct AdminEndpointOut {
+    /// The endpoint.
+    #[serde(flatten)]
+    pub endpoint: EndpointOut,
+    /// ACK rate, breaker, at-risk flag.
+    pub health: HealthOut,
+}
+
 async fn list_all(_: Operator, state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
     let client = state.pool.get().await?;
-    let items: Vec<EndpointOut> = endpoints::list_all(&**client)
+    let mut health = health::list(&**client, None).await?;
+    let items: Vec<AdminEndpointOut> = endpoints::list_all(&**client)
         .await?
         .into_iter()
-        .map(EndpointOut::from)
+        .map(|e| AdminEndpointOut {
+            health: health
+                .remove(&e.id)
+                .map_or_else(HealthOut::unknown, HealthOut::from),
+            endpoint: EndpointOut::from(e),
+        })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }

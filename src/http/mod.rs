@@ -1,5 +1,5 @@
-//! The service's own HTTP surface (actix-web): health checks and the admin
-//! API under `/api/v1`.
+//! The service's own HTTP surface (actix-web): health checks, the admin
+//! API under `/api/v1` and the partner portal under `/portal`.
 //!
 //! # Layout
 //! - `health`: liveness and readiness.
@@ -7,16 +7,19 @@
 //! - `body`: the JSON body extractor (size limit, field-naming errors).
 //! - `auth`: operator token and partner API keys as extractors.
 //! - one module per resource, each with a `configure`: `partners`,
-//!   `endpoints`, `test_events`, `events`, `retries`; `openapi` serves the
-//!   spec kept in `openapi.json`.
+//!   `endpoints`, `endpoint_health`, `test_events`, `events`, `retries`;
+//!   `openapi` serves the spec kept in `openapi.json`.
+//! - `portal`: the server-rendered partner portal.
 
 pub mod auth;
 pub mod body;
+pub mod endpoint_health;
 pub mod endpoints;
 pub mod events;
 pub mod health;
 pub mod openapi;
 pub mod partners;
+pub mod portal;
 pub mod problem;
 pub mod retries;
 pub mod test_events;
@@ -59,6 +62,8 @@ pub struct ApiSettings {
     pub excerpt_bytes: usize,
     /// Schema versions' deprecation, for the headers of test events.
     pub lifecycle: crate::schema::Lifecycle,
+    /// `http.portal_link_ttl`: how long a portal sign-in link is valid.
+    pub portal_link_ttl: std::time::Duration,
 }
 
 impl ApiSettings {
@@ -76,6 +81,7 @@ impl ApiSettings {
             ),
             excerpt_bytes: delivery.response_excerpt_bytes,
             lifecycle: crate::schema::Lifecycle::new(config.schema.v2_released),
+            portal_link_ttl: config.http.portal_link_ttl,
         }
     }
 }
@@ -95,6 +101,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
             .configure(openapi::configure)
             .configure(partners::configure)
             .configure(endpoints::configure)
+            .configure(endpoint_health::configure)
             .configure(test_events::configure)
             .configure(events::configure)
             .configure(retries::configure)
@@ -112,6 +119,7 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
             .app_data(data.clone())
             .configure(health::routes)
             .configure(api_v1)
+            .configure(portal::configure)
     })
     .workers(1)
     .disable_signals()

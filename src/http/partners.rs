@@ -4,8 +4,9 @@
 //! - `POST /partners/{id}/suspend`, `POST /partners/{id}/activate`
 //! - `POST /partners/{id}/keys`, `GET /partners/{id}/keys`,
 //!   `DELETE /partners/{id}/keys/{key_id}`
+//! - `POST /partners/{id}/portal-link`: a single-use portal sign-in link
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,7 @@ use super::problem::Problem;
 use super::AppState;
 use crate::store::api_keys::{self, ApiKey};
 use crate::store::partners::{self, Partner};
+use crate::store::portal;
 
 /// Mounts the routes (under `/api/v1`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,7 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/partners/{id}/activate", web::post().to(activate))
         .route("/partners/{id}/keys", web::post().to(issue_key))
         .route("/partners/{id}/keys", web::get().to(list_keys))
-        .route("/partners/{id}/keys/{key_id}", web::delete().to(revoke_key));
+        .route("/partners/{id}/keys/{key_id}", web::delete().to(revoke_key))
+        .route("/partners/{id}/portal-link", web::post().to(portal_link));
 }
 
 /// A new partner.
@@ -219,4 +222,36 @@ async fn revoke_key(
         return Err(Problem::not_found("key", key_id));
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Issues a sign-in link for the partner's portal, valid once, for
+/// `http.portal_link_ttl`. The absolute URL is built from the request's host
+/// (and `Forwarded` / `X-Forwarded-*` headers behind a proxy).
+async fn portal_link(
+    _: Operator,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let client = state.pool.get().await?;
+    let partner = partners::get(&**client, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("partner", id.as_str()))?;
+    if partner.status != "active" {
+        return Err(Problem::Conflict(format!(
+            "partner {:?} is suspended; activate it first",
+            partner.id
+        )));
+    }
+    let (token, expires_at) =
+        portal::issue_link(&**client, &partner.id, state.api.portal_link_ttl).await?;
+    let path = format!("/portal/login?token={token}");
+    let info = req.connection_info();
+    let url = format!("{}://{}{path}", info.scheme(), info.host());
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "partner_id": partner.id,
+        "url": url,
+        "path": path,
+        "expires_at": expires_at,
+    })))
 }

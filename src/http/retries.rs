@@ -44,7 +44,8 @@ pub struct RetryFilterIn {
     pub to: Option<String>,
 }
 
-fn notify(state: &AppState, endpoint_ids: impl IntoIterator<Item = String>) {
+/// Tells the router that these endpoints have work due now.
+pub(crate) fn notify(state: &AppState, endpoint_ids: impl IntoIterator<Item = String>) {
     for endpoint_id in endpoint_ids {
         state.router.do_send(Retry { endpoint_id });
     }

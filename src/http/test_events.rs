@@ -64,11 +64,24 @@ async fn send(
     id: web::Path<String>,
     Json(body): Json<TestEventIn>,
 ) -> Result<HttpResponse, Problem> {
+    let out = fire(&state, &caller.id, &id, body.event_type.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Sends a test event of `event_type` (the endpoint's first type when
+/// `None`) to one of `partner_id`'s endpoints, records it, and returns what
+/// the endpoint answered. Shared by the API and the portal.
+pub async fn fire(
+    state: &AppState,
+    partner_id: &str,
+    endpoint_id: &str,
+    event_type: Option<&str>,
+) -> Result<TestEventOut, Problem> {
     let mut client = state.pool.get().await?;
-    let endpoint = endpoints::get_for_partner(&**client, &caller.id, &id)
+    let endpoint = endpoints::get_for_partner(&**client, partner_id, endpoint_id)
         .await?
-        .ok_or_else(|| Problem::not_found("endpoint", id.as_str()))?;
-    let event_type = match &body.event_type {
+        .ok_or_else(|| Problem::not_found("endpoint", endpoint_id))?;
+    let event_type = match event_type {
         Some(name) => {
             EventType::from_str(name).map_err(|e| Problem::invalid("event_type", e.to_string()))?
         }
@@ -78,7 +91,7 @@ async fn send(
             .copied()
             .unwrap_or(EventType::OrderConfirmed),
     };
-    let event = schema::synthetic(event_type, &caller.id, chrono::Utc::now());
+    let event = schema::synthetic(event_type, partner_id, chrono::Utc::now());
     let payload = schema::render(&event, endpoint.schema_version);
     let envelope = Envelope {
         event_id: &event.event_id,
@@ -96,7 +109,7 @@ async fn send(
     let tx = client.transaction().await?;
     let delivery_id = retries::record_test_event(&*tx, &event, &endpoint.id, record).await?;
     tx.commit().await?;
-    Ok(HttpResponse::Ok().json(TestEventOut {
+    Ok(TestEventOut {
         event_id: event.event_id,
         delivery_id,
         acknowledged: result.acked(),
@@ -106,5 +119,5 @@ async fn send(
         latency_ms: u64::try_from(result.latency.as_millis()).unwrap_or(u64::MAX),
         error: result.failure.map(|f| f.to_string()),
         payload: serde_json::from_slice(&payload).unwrap_or_default(),
-    }))
+    })
 }

@@ -44,6 +44,8 @@ impl From<&Row> for ApiKey {
 /// Who a presented key belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyOwner {
+    /// The key's id.
+    pub key_id: String,
     /// The partner.
     pub partner_id: String,
     /// The partner's status (`active` or `suspended`).
@@ -121,12 +123,13 @@ pub async fn revoke(
 pub async fn owner(client: &impl GenericClient, key: &str) -> Result<Option<KeyOwner>, StoreError> {
     let row = client
         .query_opt(
-            "SELECT p.id, p.status FROM api_keys k JOIN partners p ON p.id = k.partner_id
+            "SELECT p.id, p.status, k.id FROM api_keys k JOIN partners p ON p.id = k.partner_id
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
             &[&digest(key)],
         )
         .await?;
     Ok(row.map(|r| KeyOwner {
+        key_id: r.get(2),
         partner_id: r.get(0),
         partner_status: r.get(1),
     }))

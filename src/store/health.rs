@@ -1,6 +1,8 @@
 //! Endpoint health as stored: breaker state, ACK rate, at-risk flag, and the
 //! log of their transitions.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 
@@ -124,16 +126,89 @@ pub async fn get(
             &[&endpoint_id],
         )
         .await?;
-    Ok(row.map(|r| Health {
-        breaker_state: r.get(0),
-        breaker_since: r.get(1),
-        ack_rate: r.get(2),
-        window_attempts: r.get(3),
-        window_acked: r.get(4),
-        at_risk: r.get(5),
-        at_risk_reason: r.get(6),
-        at_risk_since: r.get(7),
-        last_success_at: r.get(8),
-        last_failure_at: r.get(9),
-    }))
+    Ok(row.as_ref().map(|r| health_from(r, 0)))
+}
+
+/// Reads the [`Health`] columns of `r`, starting at column `at`.
+fn health_from(r: &tokio_postgres::Row, at: usize) -> Health {
+    Health {
+        breaker_state: r.get(at),
+        breaker_since: r.get(at + 1),
+        ack_rate: r.get(at + 2),
+        window_attempts: r.get(at + 3),
+        window_acked: r.get(at + 4),
+        at_risk: r.get(at + 5),
+        at_risk_reason: r.get(at + 6),
+        at_risk_since: r.get(at + 7),
+        last_success_at: r.get(at + 8),
+        last_failure_at: r.get(at + 9),
+    }
+}
+
+/// The stored health of every endpoint (of one partner when `partner_id` is
+/// given), by endpoint id. Endpoints whose actor has written nothing yet are
+/// absent.
+pub async fn list(
+    client: &impl GenericClient,
+    partner_id: Option<&str>,
+) -> Result<HashMap<String, Health>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT h.endpoint_id, h.breaker_state, h.breaker_since, h.ack_rate, h.window_attempts,
+                    h.window_acked, h.at_risk, h.at_risk_reason, h.at_risk_since,
+                    h.last_success_at, h.last_failure_at
+             FROM endpoint_health h JOIN endpoints e ON e.id = h.endpoint_id
+             WHERE $1::text IS NULL OR e.partner_id = $1",
+            &[&partner_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), health_from(r, 1))).collect())
+}
+
+/// Attempts to one endpoint in one hour, by outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourlyOutcomes {
+    /// Start of the hour.
+    pub hour: DateTime<Utc>,
+    /// Acknowledged (2xx).
+    pub acked: i64,
+    /// Answered with another status.
+    pub rejected: i64,
+    /// No answer: timeout, connection or TLS failure.
+    pub unanswered: i64,
+}
+
+/// A partner's attempts since `since`, per endpoint and hour (hours without
+/// attempts are absent), computed from the `attempts` table.
+pub async fn hourly_outcomes(
+    client: &impl GenericClient,
+    partner_id: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, HourlyOutcomes)>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT d.endpoint_id, date_trunc('hour', a.started_at) AS hour,
+                    count(*) FILTER (WHERE a.error_class IS NULL),
+                    count(*) FILTER (WHERE a.error_class IS NOT NULL AND a.http_status IS NOT NULL),
+                    count(*) FILTER (WHERE a.error_class IS NOT NULL AND a.http_status IS NULL)
+             FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+             WHERE a.started_at >= $2 AND d.partner_id = $1
+             GROUP BY 1, 2 ORDER BY 1, 2",
+            &[&partner_id, &since],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                HourlyOutcomes {
+                    hour: r.get(1),
+                    acked: r.get(2),
+                    rejected: r.get(3),
+                    unanswered: r.get(4),
+                },
+            )
+        })
+        .collect())
 }

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0004_endpoint_health.sql"),
     },
     Migration {
+        version: 5,
+        name: "0005_portal.sql",
+        sql: include_str!("../../migrations/0005_portal.sql"),
+    },
+    Migration {
         version: 6,
         name: "0006_cluster.sql",
         sql: include_str!("../../migrations/0006_cluster.sql"),

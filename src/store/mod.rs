@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod listen;
 pub mod migrate;
 pub mod partners;
+pub mod portal;
 pub mod retries;
 
 use std::time::Duration;

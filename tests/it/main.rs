@@ -9,5 +9,6 @@ mod harness;
 mod observability;
 mod observability_live;
 mod pipeline;
+mod portal;
 mod receiver;
 mod resilience;

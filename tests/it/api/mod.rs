@@ -2,6 +2,7 @@
 //! PostgreSQL database per test, with a local receiver for webhooks.
 
 mod endpoints;
+mod health_and_links;
 mod isolation;
 mod log_and_retry;
 mod partners;

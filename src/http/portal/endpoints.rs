@@ -1,0 +1,562 @@
+//! The endpoints pages.
+//!
+//! - `GET /portal/endpoints`: the list and the form to add one.
+//! - `POST /portal/endpoints`: add; the signing secret is shown this once.
+//! - `GET /portal/endpoints/{id}`: details, test event, edit, rotate, delete.
+//! - `POST /portal/endpoints/{id}`: edit.
+//! - `POST /portal/endpoints/{id}/rotate-secret`, `POST /portal/endpoints/{id}/delete`.
+//!
+//! Validation is the API's (same functions), so the two cannot disagree.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::error::PortalError;
+use super::html::{self, csrf_field, Esc, Nav};
+use super::session::{FormData, Posted, SignedIn};
+use crate::endpoint_url::EndpointUrl;
+use crate::http::endpoints::{description, event_types, url, DEFAULT_GRACE};
+use crate::http::problem::Problem;
+use crate::http::AppState;
+use crate::schema::{EventType, SchemaVersion};
+use crate::store::endpoints::{self as store, Endpoint, EndpointChanges, NewEndpoint};
+use crate::store::health::{self, Health};
+use crate::webhook::SigningSecret;
+
+/// A notice named in the query after a redirect (fixed texts only, so the
+/// query cannot put words on the page).
+#[derive(Debug, Default, Deserialize)]
+pub struct NoticeQuery {
+    /// `deleted`, `updated`, `retry`, `retried`, `delivered`.
+    pub notice: Option<String>,
+}
+
+impl NoticeQuery {
+    /// The notice's box, if any.
+    pub fn html(&self) -> String {
+        let (kind, text) = match self.notice.as_deref() {
+            Some("deleted") => ("ok", "Endpoint deleted."),
+            Some("updated") => ("ok", "Endpoint saved."),
+            Some("retry") => (
+                "ok",
+                "Retry queued: the delivery is sent again now. Reload to see the new attempt.",
+            ),
+            Some("delivered") => ("warn", "That delivery was acknowledged already."),
+            Some("retried") => (
+                "ok",
+                "Retries queued for every matching failed delivery. Reload to follow them.",
+            ),
+            _ => return String::new(),
+        };
+        html::notice(kind, text)
+    }
+}
+
+/// What an endpoint form holds (kept on a validation error, so nothing typed
+/// is lost).
+#[derive(Debug, Clone, Default)]
+struct Values {
+    url: String,
+    description: String,
+    types: Vec<String>,
+    schema_version: String,
+    enabled: bool,
+}
+
+impl Values {
+    fn from_form(form: &FormData) -> Self {
+        Values {
+            url: form.get("url").to_owned(),
+            description: form.get("description").to_owned(),
+            types: form.all("event_types"),
+            schema_version: form.get("schema_version").to_owned(),
+            enabled: form.checked("enabled"),
+        }
+    }
+
+    fn of(e: &Endpoint) -> Self {
+        Values {
+            url: e.url.clone(),
+            description: e.description.clone(),
+            types: e
+                .event_types
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
+            schema_version: e.schema_version.as_str().to_owned(),
+            enabled: e.enabled,
+        }
+    }
+
+    /// A new endpoint's form: every event type ticked, the current schema.
+    fn fresh() -> Self {
+        Values {
+            types: EventType::ALL
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
+            schema_version: SchemaVersion::V1.as_str().to_owned(),
+            enabled: true,
+            ..Values::default()
+        }
+    }
+}
+
+/// The fields of the add and edit forms.
+fn fields(v: &Values, new: bool) -> String {
+    let mut checks = String::new();
+    for t in EventType::ALL {
+        let name = t.as_str();
+        let checked = if v.types.iter().any(|x| x == name) {
+            " checked"
+        } else {
+            ""
+        };
+        checks.push_str(&format!(
+            r#"<label><input type="checkbox" name="event_types" value="{name}"{checked}> {name}</label>"#
+        ));
+    }
+    let extra = if new {
+        let option = |version: SchemaVersion| {
+            let s = version.as_str();
+            let selected = if v.schema_version == s {
+                " selected"
+            } else {
+                ""
+            };
+            format!(r#"<option value="{s}"{selected}>{s}</option>"#)
+        };
+        format!(
+            r#"<label for="schema_version">Payload schema</label><select id="schema_version" name="schema_version">{}{}</select>"#,
+            option(SchemaVersion::V1),
+            option(SchemaVersion::V2)
+        )
+    } else {
+        let checked = if v.enabled { " checked" } else { "" };
+        format!(
+            r#"<div class="checks"><label><input type="checkbox" name="enabled" value="1"{checked}> Enabled: receives deliveries</label></div>"#
+        )
+    };
+    format!(
+        r#"<label for="url">URL</label>
+<input type="url" id="url" name="url" value="{}" placeholder="https://example.com/webhooks/trackwire" required>
+<label for="description">Description <span class="muted small">(optional)</span></label>
+<input type="text" id="description" name="description" value="{}" maxlength="500">
+<label>Event types</label><div class="checks">{checks}</div>
+{extra}"#,
+        Esc(&v.url),
+        Esc(&v.description)
+    )
+}
+
+/// One line of health for an endpoint.
+fn health_line(h: Option<&Health>) -> String {
+    let Some(h) = h else {
+        return r#"<span class="muted small">No health recorded yet</span>"#.to_owned();
+    };
+    let rate = h
+        .ack_rate
+        .map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0));
+    let risk = if h.at_risk {
+        html::badge("bad", "at risk")
+    } else {
+        String::new()
+    };
+    let breaker = match h.breaker_state.as_str() {
+        "closed" => String::new(),
+        other => html::badge("warn", &format!("breaker {other}")),
+    };
+    format!(r#"<span class="small">ACK rate {rate}</span> {risk} {breaker}"#)
+}
+
+/// The list page, with `values` in the add form and `error` above it.
+async fn list_page(
+    state: &AppState,
+    signed: &SignedIn,
+    values: &Values,
+    notice: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, PortalError> {
+    let session = &signed.session;
+    let client = state.pool.get().await?;
+    let list = store::list_for_partner(&**client, signed.partner()).await?;
+    let health = health::list(&**client, Some(signed.partner())).await?;
+    let mut body = format!("<h1>Endpoints</h1>{notice}");
+    if list.is_empty() {
+        body.push_str(&html::notice(
+            "info",
+            "No endpoints yet. Add the URL that should receive order events, then send it a test event.",
+        ));
+    }
+    for e in &list {
+        // Lifecycle order, as the API lists them.
+        let mut types = e.event_types.clone();
+        types.sort();
+        let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+        let enabled = if e.enabled {
+            html::badge("ok", "enabled")
+        } else {
+            html::badge("muted", "disabled")
+        };
+        body.push_str(&format!(
+            r#"<div class="card endpoint"><div><a href="/portal/endpoints/{id}"><strong>{url}</strong></a> {enabled}</div>
+<div class="muted small">{description}</div>
+<div class="small">{types}</div><div>{health}</div></div>"#,
+            id = Esc(&e.id),
+            url = Esc(&e.url),
+            description = Esc(&e.description),
+            types = Esc(&types.join(", ")),
+            health = health_line(health.get(&e.id)),
+        ));
+    }
+    body.push_str(r#"<h2 id="add">Add an endpoint</h2>"#);
+    if let Some(error) = error {
+        body.push_str(&html::notice("bad", error));
+    }
+    if list.len() >= store::MAX_PER_PARTNER {
+        body.push_str(&html::notice(
+            "warn",
+            &format!(
+                "You have {} endpoints, the most an account can have. Delete one to add another.",
+                store::MAX_PER_PARTNER
+            ),
+        ));
+    } else {
+        body.push_str(&format!(
+            r#"<div class="card"><form method="post" action="/portal/endpoints">{}{}<button id="create">Add endpoint</button></form>
+<p class="muted small">https is required. You get a signing secret to verify each request's <code>webhook-signature</code> header.</p></div>"#,
+            csrf_field(session),
+            fields(values, true)
+        ));
+    }
+    Ok(html::page(
+        status,
+        "Endpoints",
+        Some(session),
+        Nav::Endpoints,
+        &body,
+    ))
+}
+
+/// `GET /portal/endpoints`.
+pub async fn list(
+    state: web::Data<AppState>,
+    signed: SignedIn,
+    query: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, PortalError> {
+    list_page(
+        &state,
+        &signed,
+        &Values::fresh(),
+        &query.html(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Whether a failure is the user's to fix on the form it came from.
+fn form_error(e: &PortalError) -> Option<String> {
+    match e {
+        PortalError::Problem(
+            p @ (Problem::InvalidField { .. } | Problem::EndpointLimit { .. }),
+        ) => Some(p.to_string()),
+        _ => None,
+    }
+}
+
+fn status_of(e: &PortalError) -> StatusCode {
+    actix_web::ResponseError::status_code(e)
+}
+
+async fn insert(
+    state: &AppState,
+    partner: &str,
+    v: &Values,
+) -> Result<(Endpoint, SigningSecret), PortalError> {
+    let url: EndpointUrl = url(state, &v.url)?;
+    let types = event_types("event_types", &v.types)?;
+    let description = description(&v.description)?;
+    let schema_version = SchemaVersion::from_str(&v.schema_version)
+        .map_err(|e| Problem::invalid("schema_version", e.to_string()))?;
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let created = store::insert(
+        &*tx,
+        &NewEndpoint {
+            partner_id: partner,
+            url: url.as_str(),
+            description,
+            event_types: &types,
+            schema_version,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// The box that shows a secret this once.
+fn secret_box(secret: &SigningSecret) -> String {
+    format!(
+        r#"<p><strong>Signing secret</strong>, shown this once: copy it into your receiver now.</p>
+<p class="secret"><code id="secret">{}</code></p>
+<p class="muted small">Verify each request's <code>webhook-signature</code> header with it (Standard Webhooks: HMAC-SHA256 over <code>webhook-id.webhook-timestamp.body</code>).</p>"#,
+        Esc(secret.as_str())
+    )
+}
+
+/// `POST /portal/endpoints`.
+pub async fn create(
+    state: web::Data<AppState>,
+    posted: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let Posted { signed, form } = posted;
+    let values = Values::from_form(&form);
+    let (endpoint, secret) = match insert(&state, signed.partner(), &values).await {
+        Ok(created) => created,
+        Err(e) => {
+            let Some(message) = form_error(&e) else {
+                return Err(e);
+            };
+            return list_page(&state, &signed, &values, "", Some(&message), status_of(&e)).await;
+        }
+    };
+    let session = &signed.session;
+    let body = format!(
+        r#"<h1>Endpoint added</h1>{}
+<div class="card"><p><strong>{url}</strong></p>{}</div>
+<h2>Next: send a test event</h2><div class="card">{}</div>
+<p><a href="/portal/endpoints/{id}">Manage this endpoint</a> · <a href="/portal/endpoints">All endpoints</a></p>"#,
+        html::notice(
+            "ok",
+            "The endpoint is registered and receives events from now on."
+        ),
+        secret_box(&secret),
+        test_form(session, &endpoint),
+        url = Esc(&endpoint.url),
+        id = Esc(&endpoint.id),
+    );
+    Ok(html::page(
+        StatusCode::CREATED,
+        "Endpoint added",
+        Some(session),
+        Nav::Endpoints,
+        &body,
+    ))
+}
+
+/// The "send test event" form of an endpoint.
+pub fn test_form(session: &crate::store::portal::Session, e: &Endpoint) -> String {
+    let options: String = EventType::ALL
+        .iter()
+        .map(|t| {
+            let selected = if e.event_types.iter().min() == Some(t) {
+                " selected"
+            } else {
+                ""
+            };
+            format!(r#"<option value="{0}"{selected}>{0}</option>"#, t.as_str())
+        })
+        .collect();
+    format!(
+        r#"<form method="post" action="/portal/endpoints/{}/test">{}
+<label for="event_type">Event type</label><select id="event_type" name="event_type">{options}</select>
+<button id="send-test">Send test event</button></form>
+<p class="muted small">A synthetic payload with <code>is_test: true</code>, signed like a real delivery, sent now; you see the answer here.</p>"#,
+        Esc(&e.id),
+        csrf_field(session)
+    )
+}
+
+async fn owned(state: &AppState, signed: &SignedIn, id: &str) -> Result<Endpoint, PortalError> {
+    let client = state.pool.get().await?;
+    store::get_for_partner(&**client, signed.partner(), id)
+        .await?
+        .ok_or_else(|| Problem::not_found("endpoint", id).into())
+}
+
+/// The endpoint's page, with `values` in the edit form and `error` above it.
+async fn detail_page(
+    state: &AppState,
+    signed: &SignedIn,
+    e: &Endpoint,
+    values: &Values,
+    notice: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, PortalError> {
+    let session = &signed.session;
+    let client = state.pool.get().await?;
+    let health = health::get(&**client, &e.id).await?;
+    let enabled = if e.enabled {
+        html::badge("ok", "enabled")
+    } else {
+        html::badge("muted", "disabled")
+    };
+    let error = error.map(|m| html::notice("bad", m)).unwrap_or_default();
+    let body = format!(
+        r#"<h1 class="scroll">{url}</h1>{notice}
+<div class="card"><div class="grid">
+<div><span>Status</span>{enabled}</div>
+<div><span>Id</span><code>{id}</code></div>
+<div><span>Payload schema</span>{schema}</div>
+<div><span>Signing secrets</span>{secrets} active</div>
+<div><span>Health</span>{health} <a class="small" href="/portal/health#{id}">chart</a></div>
+</div></div>
+<h2>Send a test event</h2><div class="card">{test}</div>
+<h2 id="edit">Edit</h2>{error}<div class="card"><form method="post" action="/portal/endpoints/{id}">{csrf}{fields}<button id="save">Save</button></form></div>
+<h2>Rotate the signing secret</h2><div class="card"><form method="post" action="/portal/endpoints/{id}/rotate-secret">{csrf}
+<label for="grace">The old secret keeps signing for</label><select id="grace" name="grace_period_secs">
+<option value="{day}" selected>1 day</option><option value="3600">1 hour</option><option value="604800">7 days</option><option value="0">no time: stop now</option></select>
+<button class="secondary" id="rotate">Rotate secret</button></form>
+<p class="muted small">During the grace period each request carries both signatures, so your receiver can switch without dropping one.</p></div>
+<h2>Delete</h2><div class="card"><form method="post" action="/portal/endpoints/{id}/delete">{csrf}
+<div class="checks"><label><input type="checkbox" name="confirm" value="1" required> Delete this endpoint and its pending deliveries (the event log keeps the events)</label></div>
+<button class="danger" id="delete">Delete endpoint</button></form></div>"#,
+        url = Esc(&e.url),
+        id = Esc(&e.id),
+        schema = e.schema_version.as_str(),
+        secrets = e.secrets.len(),
+        health = health_line(health.as_ref()),
+        test = test_form(session, e),
+        csrf = csrf_field(session),
+        fields = fields(values, false),
+        day = DEFAULT_GRACE.as_secs(),
+    );
+    Ok(html::page(
+        status,
+        "Endpoint",
+        Some(session),
+        Nav::Endpoints,
+        &body,
+    ))
+}
+
+/// `GET /portal/endpoints/{id}`.
+pub async fn detail(
+    state: web::Data<AppState>,
+    signed: SignedIn,
+    id: web::Path<String>,
+    query: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, PortalError> {
+    let e = owned(&state, &signed, &id).await?;
+    detail_page(
+        &state,
+        &signed,
+        &e,
+        &Values::of(&e),
+        &query.html(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn apply(state: &AppState, partner: &str, id: &str, v: &Values) -> Result<(), PortalError> {
+    let url = url(state, &v.url)?;
+    let types = event_types("event_types", &v.types)?;
+    let description = description(&v.description)?;
+    let changes = EndpointChanges {
+        url: Some(url.as_str()),
+        description: Some(description),
+        enabled: Some(v.enabled),
+        event_types: Some(&types),
+    };
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    store::update(&*tx, partner, id, &changes)
+        .await?
+        .ok_or_else(|| Problem::not_found("endpoint", id))?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `POST /portal/endpoints/{id}`.
+pub async fn update(
+    state: web::Data<AppState>,
+    posted: Posted,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PortalError> {
+    let Posted { signed, form } = posted;
+    let values = Values::from_form(&form);
+    match apply(&state, signed.partner(), &id, &values).await {
+        Ok(()) => Ok(html::see_other(&format!(
+            "/portal/endpoints/{}?notice=updated",
+            html::query_value(&id)
+        ))),
+        Err(e) => {
+            let Some(message) = form_error(&e) else {
+                return Err(e);
+            };
+            let endpoint = owned(&state, &signed, &id).await?;
+            detail_page(
+                &state,
+                &signed,
+                &endpoint,
+                &values,
+                "",
+                Some(&message),
+                status_of(&e),
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /portal/endpoints/{id}/delete`.
+pub async fn delete(
+    state: web::Data<AppState>,
+    posted: Posted,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PortalError> {
+    if !posted.form.checked("confirm") {
+        return Err(Problem::invalid("confirm", "tick the box to confirm the deletion").into());
+    }
+    let client = state.pool.get().await?;
+    if !store::delete(&**client, posted.signed.partner(), &id).await? {
+        return Err(Problem::not_found("endpoint", id.as_str()).into());
+    }
+    Ok(html::see_other("/portal/endpoints?notice=deleted"))
+}
+
+/// `POST /portal/endpoints/{id}/rotate-secret`.
+pub async fn rotate(
+    state: web::Data<AppState>,
+    posted: Posted,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PortalError> {
+    let grace = match posted.form.get("grace_period_secs") {
+        "" => DEFAULT_GRACE,
+        s => match s.parse::<u64>() {
+            Ok(n) if n <= 7 * 24 * 3600 => Duration::from_secs(n),
+            _ => {
+                return Err(Problem::invalid("grace_period_secs", "at most 604800 (a week)").into())
+            }
+        },
+    };
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let secret = store::rotate_secret(&*tx, posted.signed.partner(), &id, grace)
+        .await?
+        .ok_or_else(|| Problem::not_found("endpoint", id.as_str()))?;
+    tx.commit().await?;
+    let hours = grace.as_secs() as f64 / 3600.0;
+    let body = format!(
+        r#"<h1>Secret rotated</h1><div class="card">{}<p class="muted small">The previous secret keeps signing for {hours:.0} h.</p></div>
+<p><a href="/portal/endpoints/{}">Back to the endpoint</a></p>"#,
+        secret_box(&secret),
+        Esc(&id)
+    );
+    Ok(html::ok(
+        "Secret rotated",
+        &posted.signed.session,
+        Nav::Endpoints,
+        &body,
+    ))
+}
