@@ -30,6 +30,7 @@ pub struct TestEnv {
     /// Connection string of the test database.
     pub db_url: String,
     db_name: String,
+    admin_url: String,
     /// The mock cluster.
     pub broker: DevBroker,
     /// CDC topic.
@@ -45,6 +46,13 @@ pub struct TestEnv {
 impl TestEnv {
     /// A fresh environment; the CDC topic has `partitions` partitions.
     pub async fn new(partitions: i32) -> Self {
+        Self::on(&admin_url(), partitions).await
+    }
+
+    /// A fresh environment whose database lives on the server `admin`
+    /// connects to.
+    pub async fn on(admin: &str, partitions: i32) -> Self {
+        let admin_url = admin.to_owned();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let db_name = format!(
             "tw_test_{}_{}_{}",
@@ -52,7 +60,7 @@ impl TestEnv {
             n,
             rand::random::<u32>()
         );
-        let (admin, conn) = tokio_postgres::connect(&admin_url(), NoTls)
+        let (admin, conn) = tokio_postgres::connect(&admin_url, NoTls)
             .await
             .expect("connect to PostgreSQL");
         tokio::spawn(conn);
@@ -60,7 +68,7 @@ impl TestEnv {
             .batch_execute(&format!("CREATE DATABASE \"{db_name}\""))
             .await
             .expect("create test database");
-        let db_url = replace_db(&admin_url(), &db_name);
+        let db_url = replace_db(&admin_url, &db_name);
         let (mut client, conn) = tokio_postgres::connect(&db_url, NoTls)
             .await
             .expect("connect to test db");
@@ -80,6 +88,7 @@ impl TestEnv {
         TestEnv {
             db_url,
             db_name,
+            admin_url,
             broker,
             topic,
             dlq_topic,
@@ -224,7 +233,7 @@ impl Drop for TestEnv {
     fn drop(&mut self) {
         // Best effort; a leftover database only costs disk.
         let _ = Command::new("psql")
-            .arg(admin_url())
+            .arg(&self.admin_url)
             .arg("-qc")
             .arg(format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",

@@ -3,6 +3,7 @@
 //! One test binary, so the heavy dependencies link once.
 
 mod api;
+mod chaos;
 mod cli;
 mod contract;
 mod harness;
@@ -10,5 +11,6 @@ mod observability;
 mod observability_live;
 mod pipeline;
 mod portal;
+mod private_pg;
 mod receiver;
 mod resilience;
