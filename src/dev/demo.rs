@@ -30,6 +30,13 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), CliError> {
     )?;
     config.kafka.brokers = broker.bootstrap_servers().to_owned();
     config.kafka.brokers_file = None;
+    // The mock cluster holds a fetch for its whole wait even when records
+    // arrive (a real broker answers at once); keep the demo snappy.
+    config
+        .kafka
+        .properties
+        .entry("fetch.wait.max.ms".to_owned())
+        .or_insert_with(|| "10".to_owned());
     if !config
         .delivery
         .allow_insecure_hosts

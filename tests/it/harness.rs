@@ -180,6 +180,9 @@ impl TestEnv {
                 format!("trackwire-{}", self.db_name),
             )
             .env("TRACKWIRE_KAFKA__SESSION_TIMEOUT", "3s")
+            // The mock cluster holds a fetch for its whole wait even when
+            // records arrive (a real broker answers at once).
+            .env("TRACKWIRE_KAFKA__PROPERTIES__FETCH_WAIT_MAX_MS", "10")
             .env("TRACKWIRE_HTTP__LISTEN", "127.0.0.1:0")
             .env("TRACKWIRE_METRICS__LISTEN", "127.0.0.1:0")
             // A killed process's shards pass to its successor within seconds.
