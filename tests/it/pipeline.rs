@@ -417,3 +417,52 @@ async fn events_reach_only_the_endpoints_mapped_to_their_type_and_follow_changes
     assert_eq!(ops.acked().len(), 1);
     assert!(crm.acked().iter().all(|r| r.json()["partner_id"] == "acme"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_retry_survives_a_restart_and_keeps_counting_attempts() {
+    let env = TestEnv::new(1).await;
+    let rx = Receiver::start(Behavior::Status(500)).await;
+    env.partner("acme").await;
+    env.endpoint("acme", &rx.url(), &EventType::ALL).await;
+    let settings = [("TRACKWIRE_DELIVERY__RETRY_SCHEDULE", "3s,3s,3s")];
+    let mut svc = env.service(&settings);
+    env.change("c", None, &new_order("P-1", "acme")).await;
+    let db = env.db().await;
+    let first = eventually_count(&db, "SELECT count(*) FROM attempts", 1, WAIT).await;
+    assert_eq!(first, 1);
+    svc.kill();
+    rx.set(Behavior::Status(200));
+    let _svc = env.service(&settings);
+    assert!(
+        eventually(WAIT, || rx.acked().len() == 1).await,
+        "the retry ran after the restart"
+    );
+    let delivered = eventually_count(
+        &db,
+        "SELECT count(*) FROM deliveries WHERE state = 'delivered' AND attempts = 2",
+        1,
+        WAIT,
+    )
+    .await;
+    assert_eq!(delivered, 1, "the restarted process continued the count");
+    let numbers: Vec<i32> = db
+        .query("SELECT attempt_number FROM attempts ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(numbers, [1, 2]);
+    let waited = db
+        .query_one(
+            "SELECT extract(epoch FROM max(started_at) - min(started_at))::float8 FROM attempts",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, f64>(0);
+    assert!(
+        waited >= 2.9,
+        "the retry kept its schedule ({waited:.1}s after the first attempt)"
+    );
+}
