@@ -37,6 +37,13 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), CliError> {
         .properties
         .entry("fetch.wait.max.ms".to_owned())
         .or_insert_with(|| "10".to_owned());
+    // A demo killed without shutting down must not keep its successor
+    // waiting for the default lease.
+    config.cluster.lease = config.cluster.lease.min(std::time::Duration::from_secs(3));
+    config.cluster.heartbeat = config
+        .cluster
+        .heartbeat
+        .min(std::time::Duration::from_secs(1));
     if !config
         .delivery
         .allow_insecure_hosts
