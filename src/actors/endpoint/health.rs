@@ -88,6 +88,9 @@ impl EndpointActor {
             self.on_breaker_transition(t, ctx);
         }
         self.evaluate_at_risk();
+        if !self.snapshot_written {
+            self.store_snapshot();
+        }
     }
 
     /// Logs, exports and stores a breaker transition.
@@ -170,6 +173,7 @@ impl EndpointActor {
     }
 
     fn store_snapshot(&mut self) {
+        self.snapshot_written = true;
         let rate = self.ack.snapshot(Instant::now());
         let snapshot = Snapshot {
             breaker_state: self.breaker.state().name(),

@@ -142,6 +142,10 @@ pub struct EndpointActor {
     at_risk: AtRisk,
     last_success: Option<chrono::DateTime<chrono::Utc>>,
     last_failure: Option<chrono::DateTime<chrono::Utc>>,
+    /// A snapshot has been written since the actor started: the first one
+    /// goes out with the first attempt rather than at the next tick, so a
+    /// new endpoint's health shows at once.
+    snapshot_written: bool,
 }
 
 impl EndpointActor {
@@ -170,6 +174,7 @@ impl EndpointActor {
             at_risk: AtRisk::default(),
             last_success: None,
             last_failure: None,
+            snapshot_written: false,
         }
     }
 
