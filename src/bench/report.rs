@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::baseline::BaselineResult;
-use super::measure::Percentiles;
+use super::measure::{Percentiles, Stages};
 use super::BenchError;
 
 /// A whole run.
@@ -105,6 +105,8 @@ pub struct StepResult {
     pub latency_ms: Percentiles,
     /// trackwire's own attempt latency, as recorded (whole milliseconds).
     pub attempt_ms: Percentiles,
+    /// Where the time goes inside trackwire.
+    pub stages_ms: Stages,
     /// trackwire's CPU seconds during the step.
     pub cpu_s: f64,
     /// `cpu_s` over the step's duration (100 = one core).

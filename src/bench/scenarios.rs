@@ -273,8 +273,13 @@ pub async fn run_all(config: &Config, args: &BenchArgs) -> Result<(), BenchError
 }
 
 fn summary(r: &StepResult) -> String {
+    let st = &r.stages_ms;
     format!(
-        "{}/{} durable, {:.0}/s (baseline {}), e2e p50 {:.2} ms p99 {:.2} ms max {:.2} ms, CPU {:.0}%, peak RSS {:.0} MiB",
+        "stages p50/p99 ms: kafka->stored {:.1}/{:.1}, stored->attempt {:.1}/{:.1}; {}/{} durable, {:.0}/s (baseline {}), e2e p50 {:.2} ms p99 {:.2} ms max {:.2} ms, CPU {:.0}%, peak RSS {:.0} MiB",
+        st.kafka_to_stored_p50,
+        st.kafka_to_stored_p99,
+        st.stored_to_attempt_p50,
+        st.stored_to_attempt_p99,
         r.delivered,
         r.expected_deliveries,
         r.deliveries_per_s,
@@ -557,11 +562,13 @@ async fn traffic(
     let durable_at = clock.now_ns();
     let cpu1 = measure::sample(tracked.pid());
     let attempt_ms = measure::attempt_latency(&env.db).await?;
+    let stages = measure::stages(&env.db).await?;
     drop(tracked);
 
     let receipts = sinks.receipts();
     let mut result = summarize(t, expected, delivered, &receipts, &sent_at, durable_at);
     result.attempt_ms = attempt_ms;
+    result.stages_ms = stages;
     result.cpu_s = cpu1.cpu_s - cpu0.cpu_s;
     result.cpu_percent = 100.0 * result.cpu_s / ((durable_at - started) as f64 / 1e9).max(1e-9);
     result.peak_rss_mib = cpu1.peak_rss_mib;
@@ -623,6 +630,7 @@ fn summarize(
         receipts_per_s: received as f64 / (last.saturating_sub(first) as f64 / 1e9).max(1e-9),
         latency_ms: Percentiles::of(&mut latencies),
         attempt_ms: Percentiles::default(),
+        stages_ms: Default::default(),
         cpu_s: 0.0,
         cpu_percent: 0.0,
         peak_rss_mib: 0.0,
