@@ -39,6 +39,9 @@ pub enum Command {
     /// Everything at once on this machine: broker, demo partner endpoint,
     /// a feed of order changes, and the service.
     Demo(DemoArgs),
+    /// Measure throughput, latency and isolation against a bare-HTTP baseline
+    /// (see BENCHMARKS.md).
+    Bench(crate::bench::BenchArgs),
     /// Manage partners.
     #[command(subcommand)]
     Partner(PartnerCommand),
@@ -155,6 +158,9 @@ pub enum CliError {
     /// The demo failed.
     #[error("demo: {0}")]
     Demo(String),
+    /// The benchmark could not run.
+    #[error("bench: {0}")]
+    Bench(String),
 }
 
 /// Parses `--events`.
@@ -200,6 +206,7 @@ pub async fn execute(cli: Cli) -> Result<(), CliError> {
         }
         Command::DevBroker(args) => crate::dev::run_broker(&config, &args).await,
         Command::Demo(args) => crate::dev::demo::run(config, &args).await,
+        Command::Bench(args) => crate::bench::run(&config, args).await,
         Command::Partner(cmd) => partner(&config, cmd).await,
         Command::Endpoint(cmd) => endpoint(&config, cmd).await,
     }

@@ -16,9 +16,12 @@
 //! - [`config`]: layered configuration (defaults, file, environment).
 //! - [`app`]: assembles and runs the service; [`cli`] is the command line.
 //! - [`dev`]: the local Kafka-protocol broker and the demo.
+//! - [`bench`]: `trackwire bench`, throughput and latency against a bare-HTTP
+//!   baseline measured in the same run.
 
 pub mod actors;
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -326,7 +326,7 @@ async fn write(
         Verdict::Event(_) if p.repeat => Ok(Vec::new()),
         Verdict::Event(data) => {
             let Some(sequence) =
-                ingest_store::next_sequence(&**tx, &data.event_id, &data.order_id).await?
+                ingest_store::next_sequence(tx, &data.event_id, &data.order_id).await?
             else {
                 // Stored before: its deliveries are in the store already.
                 return Ok(Vec::new());
@@ -334,7 +334,7 @@ async fn write(
             let mut data = (**data).clone();
             data.sequence = sequence;
             let created =
-                ingest_store::insert_event(&**tx, &data, Some(&p.position), p.dispatch_outcome)
+                ingest_store::insert_event(tx, &data, Some(&p.position), p.dispatch_outcome)
                     .await?;
             let now = Utc::now();
             let event = std::sync::Arc::new(data);

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::GenericClient;
 
+use super::Transaction;
+
 use super::StoreError;
 use crate::schema::EventData;
 
@@ -38,21 +40,24 @@ pub struct CreatedDelivery {
 /// Numbers increase with each event of an order. Two instances racing on one
 /// record after a rebalance can skip a number, never repeat or reverse one,
 /// because the order's row is locked until the transaction ends.
+///
+/// Prepared once per pooled connection: ingest runs it for every record, and
+/// parsing and planning it each time cost PostgreSQL more than running it.
 pub async fn next_sequence(
-    tx: &impl GenericClient,
+    tx: &Transaction<'_>,
     event_id: &str,
     order_id: &str,
 ) -> Result<Option<i64>, StoreError> {
-    let row = tx
-        .query_opt(
+    let statement = tx
+        .prepare_cached(
             "INSERT INTO order_sequences AS s (order_id, last_sequence)
              SELECT $2, 1 WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = $1)
              ON CONFLICT (order_id) DO UPDATE
                  SET last_sequence = s.last_sequence + 1, updated_at = now()
              RETURNING last_sequence",
-            &[&event_id, &order_id],
         )
         .await?;
+    let row = tx.query_opt(&statement, &[&event_id, &order_id]).await?;
     Ok(row.map(|r| r.get(0)))
 }
 
@@ -64,9 +69,10 @@ pub async fn next_sequence(
 /// time are still in the store and their endpoints pick them up from there.
 ///
 /// `dispatch_outcome` records what the dispatch service answered (`enriched`,
-/// `not_found`, `missed`), when it was asked.
+/// `not_found`, `missed`), when it was asked. Prepared once per pooled
+/// connection, like [`next_sequence`].
 pub async fn insert_event(
-    tx: &impl GenericClient,
+    tx: &Transaction<'_>,
     data: &EventData,
     source: Option<&SourcePosition>,
     dispatch_outcome: Option<&str>,
@@ -75,8 +81,8 @@ pub async fn insert_event(
         table: "events",
         message: e.to_string(),
     })?;
-    let rows = tx
-        .query(
+    let statement = tx
+        .prepare_cached(
             "WITH ev AS (
                  INSERT INTO events (id, partner_id, order_id, event_type, occurred_at, is_test, data,
                                      source_topic, source_partition, source_offset, source_appended_at,
@@ -93,6 +99,11 @@ pub async fn insert_event(
              JOIN endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = $4
              ORDER BY e.id
              RETURNING id, endpoint_id",
+        )
+        .await?;
+    let rows = tx
+        .query(
+            &statement,
             &[
                 &data.event_id,
                 &data.partner_id,

@@ -3,6 +3,7 @@
 //! One test binary, so the heavy dependencies link once.
 
 mod api;
+mod bench;
 mod chaos;
 mod cli;
 mod contract;

@@ -216,10 +216,12 @@ impl TestApp {
         let mut data =
             trackwire::schema::synthetic(event_type.parse().unwrap(), partner, chrono::Utc::now());
         data.is_test = false;
-        let client = self.state.pool.get().await.unwrap();
-        store::ingest::insert_event(&**client, &data, None, None)
+        let mut client = self.state.pool.get().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        store::ingest::insert_event(&tx, &data, None, None)
             .await
             .unwrap();
+        tx.commit().await.unwrap();
         data.event_id
     }
 
