@@ -132,11 +132,13 @@ pub async fn run(
         .collect();
     let recorders: Vec<_> = workers.iter().map(|w| w.recorder.clone()).collect();
     // No endpoint runs here until the cluster has assigned this process its
-    // shards.
+    // shards. Changes arrive as notifications (and a full look after every
+    // reconnection of the listener); the periodic reload is only a safety
+    // net, rare because it reads every endpoint.
     let router = Router::sharded(
         deps,
         workers,
-        Duration::from_secs(30),
+        Duration::from_secs(300),
         config.cluster.shards,
         None,
     )

@@ -111,6 +111,8 @@ pub struct Router {
     shards: u32,
     /// Shards owned by this process; `None` until the cluster assigns some.
     owned: Option<BTreeSet<u32>>,
+    /// Reloads started; a result is applied only if no newer one started.
+    reloads: u64,
 }
 
 impl Router {
@@ -143,6 +145,7 @@ impl Router {
             shutting_down: false,
             shards: shards.max(1),
             owned,
+            reloads: 0,
         }
     }
 
@@ -223,7 +226,12 @@ impl Router {
         }
     }
 
+    /// Re-reads every active endpoint. Runs beside the mailbox (a reload of
+    /// a large table must not hold up ingest's dispatches); only the newest
+    /// reload's result is applied.
     fn reload(&mut self, ctx: &mut Context<Self>) {
+        self.reloads += 1;
+        let generation = self.reloads;
         let pool = self.deps.pool.clone();
         async move {
             let client = pool.get().await?;
@@ -231,12 +239,13 @@ impl Router {
         }
         .into_actor(self)
         .map(
-            |result: Result<Vec<Endpoint>, StoreError>, act, _| match result {
+            move |result: Result<Vec<Endpoint>, StoreError>, act, _| match result {
+                Ok(_) if generation != act.reloads => {}
                 Ok(active) => act.apply_all(active),
                 Err(error) => tracing::warn!(%error, "could not reload endpoints"),
             },
         )
-        .wait(ctx);
+        .spawn(ctx);
     }
 
     /// Asks a running actor to page the store; parks it if its mailbox is

@@ -34,7 +34,7 @@ pub struct Health {
 }
 
 /// A periodic snapshot written by the endpoint actor.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     /// Breaker state name.
     pub breaker_state: &'static str,

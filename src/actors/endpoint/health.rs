@@ -184,6 +184,10 @@ impl EndpointActor {
             last_success_at: self.last_success,
             last_failure_at: self.last_failure,
         };
+        if self.last_snapshot.as_ref() == Some(&snapshot) {
+            return;
+        }
+        self.last_snapshot = Some(snapshot.clone());
         let pool = self.deps.pool.clone();
         let endpoint_id = self.endpoint.id.clone();
         // Not tied to the actor's context: a write survives an actor restart.

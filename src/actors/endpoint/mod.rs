@@ -146,6 +146,9 @@ pub struct EndpointActor {
     /// goes out with the first attempt rather than at the next tick, so a
     /// new endpoint's health shows at once.
     snapshot_written: bool,
+    /// The last snapshot written: an unchanged one is not written again, so
+    /// idle endpoints cost the store nothing.
+    last_snapshot: Option<crate::store::health::Snapshot>,
 }
 
 impl EndpointActor {
@@ -175,6 +178,7 @@ impl EndpointActor {
             last_success: None,
             last_failure: None,
             snapshot_written: false,
+            last_snapshot: None,
         }
     }
 
