@@ -136,7 +136,7 @@ impl Driver {
             "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args },
             // A page that comes slowly (a loaded machine) is waited for
             // rather than read too early.
-            "timeouts": { "implicit": 15000, "pageLoad": 60000 },
+            "timeouts": { "implicit": 5000, "pageLoad": 60000 },
         }}});
         let created = self
             .call(Method::POST, "/session", Some(caps))
