@@ -729,8 +729,9 @@ async fn idle(
 }
 
 /// Asks for a full reload (the notification a partner suspension sends) and
-/// times it: the router handles the reload before answering anything else,
-/// so the reload ends when the slowest health probe sent meanwhile returns.
+/// times how long the router stops answering meanwhile: the slowest health
+/// probe sent during the reload. The reload itself runs beside the router's
+/// mailbox, so this is the stall ingest would see.
 async fn reload(bench: &Bench, env: &StepEnv, http: &str) -> Result<f64, BenchError> {
     let clock = bench.clock;
     let asked = clock.now_ns();
