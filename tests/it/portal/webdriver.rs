@@ -3,6 +3,7 @@
 //! already has.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -64,6 +65,9 @@ impl Driver {
             .arg(format!("--log-path={}", log.display()))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group, so that the browsers it starts go with
+            // it even when a test fails before closing its session.
+            .process_group(0)
             .spawn()
             .expect("start /usr/bin/chromedriver");
         let profile =
@@ -154,6 +158,9 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
