@@ -220,6 +220,10 @@ impl Session<'_> {
 
     /// Clicks the element `css` selects.
     pub async fn click(&self, css: &str) {
+        // Every click in these tests submits a form or follows a link. The
+        // click may return before the next page has replaced this one, so
+        // wait until this page's root element is gone.
+        let before = self.try_find("html").await;
         let id = self.find(css).await;
         self.cmd(
             Method::POST,
@@ -227,6 +231,21 @@ impl Session<'_> {
             Some(json!({})),
         )
         .await;
+        if let Some(old) = before {
+            self.wait_stale(&old, Duration::from_secs(20)).await;
+        }
+    }
+
+    /// Waits until `element` no longer belongs to the page (it navigated).
+    async fn wait_stale(&self, element: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let path = format!("/session/{}/element/{element}/name", self.id);
+        while Instant::now() < deadline {
+            match self.driver.call(Method::GET, &path, None).await {
+                Err(e) if e.contains("stale element") || e.contains("no such element") => return,
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     /// Types `text` into the element `css` selects, after clearing it.
