@@ -25,6 +25,8 @@ mod lifecycle;
 mod mask;
 mod scope;
 mod synthetic;
+#[cfg(test)]
+mod test_support;
 mod tracking;
 pub mod v1;
 pub mod v2;

@@ -87,9 +87,10 @@ mod tests {
 
     use chrono::{DateTime, Utc};
 
-    use crate::schema::{json_schema, render, synthetic, Otp, ScopedField, TimeWindow};
+    use crate::schema::{render, synthetic, Otp, ScopedField, TimeWindow};
 
     use super::*;
+    use crate::schema::test_support as support;
 
     /// The contract's keys, in the contract's order (DESIGN.md, "Event contract").
     const KEYS: [&str; 25] = [
@@ -121,33 +122,22 @@ mod tests {
     ];
 
     fn now() -> DateTime<Utc> {
-        "2025-03-14T09:26:53.589Z".parse().unwrap()
+        support::now()
     }
 
     fn schema() -> Value {
-        serde_json::from_str(json_schema(SchemaVersion::V1)).unwrap()
+        support::schema(SchemaVersion::V1)
     }
 
     fn validator() -> jsonschema::Validator {
-        // Formats are only annotations in draft 2020-12 unless asked for; ask, so a
-        // malformed timestamp fails here rather than at a partner.
-        jsonschema::draft202012::options()
-            .should_validate_formats(true)
-            .build(&schema())
-            .unwrap()
+        support::validator(SchemaVersion::V1)
     }
 
     fn rendered(event_type: EventType) -> Value {
-        let event = synthetic(event_type, "partner_1", now());
-        serde_json::from_slice(&render(&event, SchemaVersion::V1)).unwrap()
+        support::rendered(event_type, SchemaVersion::V1)
     }
 
-    fn errors(validator: &jsonschema::Validator, payload: &Value) -> Vec<String> {
-        validator
-            .iter_errors(payload)
-            .map(|e| format!("{} at {}", e, e.instance_path))
-            .collect()
-    }
+    use support::errors;
 
     #[test]
     fn the_schema_lists_exactly_the_contract_keys_all_required() {

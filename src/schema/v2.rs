@@ -122,9 +122,10 @@ mod tests {
     use chrono::{DateTime, Utc};
     use serde_json::{json, Value};
 
-    use crate::schema::{json_schema, render, synthetic, Otp, ScopedField};
+    use crate::schema::{render, synthetic, Otp, ScopedField};
 
     use super::*;
+    use crate::schema::test_support as support;
 
     /// The top-level keys, in wire order.
     const KEYS: [&str; 12] = [
@@ -143,31 +144,22 @@ mod tests {
     ];
 
     fn now() -> DateTime<Utc> {
-        "2025-03-14T09:26:53.589Z".parse().unwrap()
+        support::now()
     }
 
     fn schema() -> Value {
-        serde_json::from_str(json_schema(SchemaVersion::V2)).unwrap()
+        support::schema(SchemaVersion::V2)
     }
 
     fn validator() -> jsonschema::Validator {
-        jsonschema::draft202012::options()
-            .should_validate_formats(true)
-            .build(&schema())
-            .unwrap()
+        support::validator(SchemaVersion::V2)
     }
 
     fn rendered(event_type: EventType) -> Value {
-        let event = synthetic(event_type, "partner_1", now());
-        serde_json::from_slice(&render(&event, SchemaVersion::V2)).unwrap()
+        support::rendered(event_type, SchemaVersion::V2)
     }
 
-    fn errors(validator: &jsonschema::Validator, payload: &Value) -> Vec<String> {
-        validator
-            .iter_errors(payload)
-            .map(|e| format!("{} at {}", e, e.instance_path))
-            .collect()
-    }
+    use support::errors;
 
     #[test]
     fn every_event_type_renders_every_key_at_every_level() {
