@@ -13,6 +13,7 @@ mod enrich;
 pub mod mapping;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Addr;
@@ -27,7 +28,7 @@ use crate::dispatch::Dispatch as DispatchService;
 use crate::kafka::CdcConsumer;
 use crate::schema::EventData;
 use crate::store::deliveries::PendingDelivery;
-use crate::store::ingest::{self as ingest_store, SourcePosition};
+use crate::store::ingest::{self as ingest_store, NewEvent, SourcePosition};
 use crate::store::StoreError;
 use crate::telemetry::events::{
     EventIngested, KafkaConsumerError, QuarantineReason, RecordQuarantined, RecordSkipped,
@@ -49,8 +50,7 @@ struct Prepared {
     /// What the dispatch service answered for this event, when asked.
     dispatch_outcome: Option<&'static str>,
     /// The same event appeared earlier in this batch (a redelivered record):
-    /// written once, by the first. The store's own duplicate check cannot
-    /// see the first one's rows, as the batch's statements are pipelined.
+    /// written once, by the first, as the store takes distinct events.
     repeat: bool,
 }
 
@@ -244,11 +244,10 @@ impl Ingest {
     ) -> Result<Vec<(String, PendingDelivery)>, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // Statements are issued together and pipelined on the connection.
-        let writes = batch.iter().map(|p| write(&tx, p, None));
-        let results = futures_util::future::try_join_all(writes).await?;
+        let records: Vec<&Prepared> = batch.iter().collect();
+        let created = write(&tx, &records, None).await?;
         tx.commit().await?;
-        Ok(results.into_iter().flatten().collect())
+        Ok(created)
     }
 
     /// After the database refused a batch for its content: each record in its
@@ -261,7 +260,7 @@ impl Ingest {
         let mut client = self.pool.get().await?;
         for p in batch {
             let tx = client.transaction().await?;
-            match write(&tx, p, None).await {
+            match write(&tx, &[p], None).await {
                 Ok(c) => {
                     tx.commit().await?;
                     created.extend(c);
@@ -270,7 +269,7 @@ impl Ingest {
                 Err(e) => {
                     drop(tx);
                     let tx = client.transaction().await?;
-                    write(&tx, p, Some(&format!("rejected by the database: {e}"))).await?;
+                    write(&tx, &[p], Some(&format!("rejected by the database: {e}"))).await?;
                     tx.commit().await?;
                 }
             }
@@ -296,69 +295,76 @@ impl Ingest {
     }
 }
 
-/// Writes one record: its event and deliveries, or (when `rejected` says why,
-/// or its verdict is to) its quarantine row.
+/// Writes records: their events with their deliveries, in a fixed number
+/// of statements, and quarantine rows for those whose verdict is quarantine
+/// (all of them, when `rejected` says why the database refused them).
+/// Answers the deliveries created, in id order, by endpoint.
 async fn write(
     tx: &deadpool_postgres::Transaction<'_>,
-    p: &Prepared,
+    records: &[&Prepared],
     rejected: Option<&str>,
 ) -> Result<Vec<(String, PendingDelivery)>, StoreError> {
-    let quarantine = |reason: &str| {
-        let reason = reason.to_owned();
-        async move {
-            ingest_store::quarantine(
-                &**tx,
-                &p.position,
-                p.message.key(),
-                p.message.payload(),
-                &reason,
+    let quarantines = records.iter().filter_map(|p| {
+        let reason = match (&p.verdict, rejected) {
+            (_, Some(reason)) => reason,
+            (Verdict::Quarantine(_, reason), None) => reason.as_str(),
+            _ => return None,
+        };
+        Some(ingest_store::quarantine(
+            &**tx,
+            &p.position,
+            p.message.key(),
+            p.message.payload(),
+            reason,
+        ))
+    });
+    let events: Vec<(&Prepared, NewEvent<'_>)> = records
+        .iter()
+        .filter(|_| rejected.is_none())
+        .filter_map(|p| match &p.verdict {
+            Verdict::Event(data) if !p.repeat => Some((
+                *p,
+                NewEvent {
+                    data,
+                    source: Some(&p.position),
+                    dispatch_outcome: p.dispatch_outcome,
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    let new: Vec<NewEvent<'_>> = events.iter().map(|(_, e)| *e).collect();
+    // Issued together: the statements are pipelined on the connection.
+    let (stored, _) = futures_util::future::try_join(
+        ingest_store::store_events(tx, &new),
+        futures_util::future::try_join_all(quarantines),
+    )
+    .await?;
+    let now = Utc::now();
+    let mut created = Vec::new();
+    for event in stored {
+        let (p, new) = &events[event.index];
+        let mut data = new.data.clone();
+        data.sequence = event.sequence;
+        let data = Arc::new(data);
+        created.extend(event.deliveries.into_iter().map(|d| {
+            (
+                d.endpoint_id,
+                PendingDelivery {
+                    id: d.delivery_id,
+                    order_id: data.order_id.clone(),
+                    attempts: 0,
+                    charged: 0,
+                    next_attempt_at: now,
+                    created_at: now,
+                    event: data.clone(),
+                    appended_at: p.position.appended_at,
+                    manual: false,
+                },
             )
-            .await?;
-            Ok(Vec::new())
-        }
-    };
-    if let Some(reason) = rejected {
-        return quarantine(reason).await;
+        }));
     }
-    match &p.verdict {
-        Verdict::Skip(_) => Ok(Vec::new()),
-        Verdict::Quarantine(_, reason) => quarantine(reason).await,
-        Verdict::Event(_) if p.repeat => Ok(Vec::new()),
-        Verdict::Event(data) => {
-            let Some(sequence) =
-                ingest_store::next_sequence(tx, &data.event_id, &data.order_id).await?
-            else {
-                // Stored before: its deliveries are in the store already.
-                return Ok(Vec::new());
-            };
-            let mut data = (**data).clone();
-            data.sequence = sequence;
-            let created =
-                ingest_store::insert_event(tx, &data, Some(&p.position), p.dispatch_outcome)
-                    .await?;
-            let now = Utc::now();
-            let event = std::sync::Arc::new(data);
-            Ok(created
-                .into_iter()
-                .map(|c| {
-                    (
-                        c.endpoint_id,
-                        PendingDelivery {
-                            id: c.delivery_id,
-                            order_id: event.order_id.clone(),
-                            attempts: 0,
-                            charged: 0,
-                            next_attempt_at: now,
-                            created_at: now,
-                            event: event.clone(),
-                            appended_at: p.position.appended_at,
-                            manual: false,
-                        },
-                    )
-                })
-                .collect())
-        }
-    }
+    Ok(created)
 }
 
 /// Marks every event whose id already appeared earlier in `batch`.

@@ -32,101 +32,225 @@ pub struct CreatedDelivery {
     pub endpoint_id: String,
 }
 
-/// Gives the event `event_id` of `order_id` the order's next sequence number,
-/// in the caller's transaction. `None` when the event is already stored (the
-/// same CDC record consumed again): its number was given the first time and
-/// the counter is left alone.
-///
-/// Numbers increase with each event of an order. Two instances racing on one
-/// record after a rebalance can skip a number, never repeat or reverse one,
-/// because the order's row is locked until the transaction ends.
-///
-/// Prepared once per pooled connection: ingest runs it for every record, and
-/// parsing and planning it each time cost PostgreSQL more than running it.
-pub async fn next_sequence(
-    tx: &Transaction<'_>,
-    event_id: &str,
-    order_id: &str,
-) -> Result<Option<i64>, StoreError> {
-    let statement = tx
-        .prepare_cached(
-            "INSERT INTO order_sequences AS s (order_id, last_sequence)
-             SELECT $2, 1 WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = $1)
-             ON CONFLICT (order_id) DO UPDATE
-                 SET last_sequence = s.last_sequence + 1, updated_at = now()
-             RETURNING last_sequence",
-        )
-        .await?;
-    let row = tx.query_opt(&statement, &[&event_id, &order_id]).await?;
-    Ok(row.map(|r| r.get(0)))
+/// An event for [`store_events`], with what ingest knows of its source.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    /// The event; its `sequence` is ignored and assigned by the store.
+    pub data: &'a EventData,
+    /// Where the CDC record came from, when it came from Kafka.
+    pub source: Option<&'a SourcePosition>,
+    /// What the dispatch service answered (`enriched`, `not_found`,
+    /// `missed`), when it was asked.
+    pub dispatch_outcome: Option<&'a str>,
 }
 
-/// Stores an event and creates a pending delivery for every enabled endpoint
-/// of its (active) partner that subscribes to its type, in one statement.
+/// An event [`store_events`] stored for the first time.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    /// Its index in the slice given to [`store_events`].
+    pub index: usize,
+    /// The sequence number it was given.
+    pub sequence: i64,
+    /// Its deliveries, in id order.
+    pub deliveries: Vec<CreatedDelivery>,
+}
+
+/// Stores a batch of events, in the caller's transaction, with a fixed
+/// number of statements whatever the batch size: each event gets its order's
+/// next sequence number and one pending delivery per enabled endpoint of its
+/// (active) partner that subscribes to its type.
 ///
-/// An event stored before (the same CDC record consumed again after a crash)
-/// creates nothing and returns no deliveries: the deliveries made the first
-/// time are still in the store and their endpoints pick them up from there.
+/// Events stored before (the same CDC records consumed again after a crash)
+/// are left out of the answer and create nothing: their sequence numbers
+/// were given the first time, and their deliveries are still in the store,
+/// where their endpoints pick them up. Event ids must be distinct within the
+/// batch.
 ///
-/// `dispatch_outcome` records what the dispatch service answered (`enriched`,
-/// `not_found`, `missed`), when it was asked. Prepared once per pooled
-/// connection, like [`next_sequence`].
-pub async fn insert_event(
+/// Sequence numbers follow the batch's order within each order. Two
+/// instances racing on one record after a rebalance can skip a number, never
+/// repeat or reverse one, because each order's row stays locked until the
+/// transaction ends. Deliveries get ids in batch order, so one endpoint
+/// receives one order's events in the order they happened.
+///
+/// Both statements are prepared once per pooled connection: ingest runs them
+/// for every batch, and parsing and planning them each time cost PostgreSQL
+/// more than running them.
+pub async fn store_events(
     tx: &Transaction<'_>,
-    data: &EventData,
-    source: Option<&SourcePosition>,
-    dispatch_outcome: Option<&str>,
-) -> Result<Vec<CreatedDelivery>, StoreError> {
-    let json = serde_json::to_value(data).map_err(|e| StoreError::Corrupt {
-        table: "events",
-        message: e.to_string(),
-    })?;
+    events: &[NewEvent<'_>],
+) -> Result<Vec<StoredEvent>, StoreError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fresh = assign_sequences(tx, events).await?;
+    if fresh.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids = Vec::with_capacity(fresh.len());
+    let mut partners = Vec::with_capacity(fresh.len());
+    let mut orders = Vec::with_capacity(fresh.len());
+    let mut types = Vec::with_capacity(fresh.len());
+    let mut occurred = Vec::with_capacity(fresh.len());
+    let mut is_test = Vec::with_capacity(fresh.len());
+    let mut data = Vec::with_capacity(fresh.len());
+    let mut topics = Vec::with_capacity(fresh.len());
+    let mut partitions = Vec::with_capacity(fresh.len());
+    let mut offsets = Vec::with_capacity(fresh.len());
+    let mut appended = Vec::with_capacity(fresh.len());
+    let mut outcomes = Vec::with_capacity(fresh.len());
+    for &(index, sequence) in &fresh {
+        let e = &events[index];
+        ids.push(e.data.event_id.as_str());
+        partners.push(e.data.partner_id.as_str());
+        orders.push(e.data.order_id.as_str());
+        types.push(e.data.event_type.as_str());
+        occurred.push(e.data.occurred_at);
+        is_test.push(e.data.is_test);
+        data.push(with_sequence(e.data, sequence)?);
+        topics.push(e.source.map(|s| s.topic.as_str()));
+        partitions.push(e.source.map(|s| s.partition));
+        offsets.push(e.source.map(|s| s.offset));
+        appended.push(e.source.and_then(|s| s.appended_at));
+        outcomes.push(e.dispatch_outcome);
+    }
     let statement = tx
         .prepare_cached(
-            "WITH ev AS (
+            "WITH input AS (
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                                      $6::bool[], $7::jsonb[], $8::text[], $9::int[], $10::bigint[],
+                                      $11::timestamptz[], $12::text[])
+                     WITH ORDINALITY AS i(id, partner_id, order_id, event_type, occurred_at, is_test, data,
+                                          source_topic, source_partition, source_offset,
+                                          source_appended_at, dispatch_outcome, ord)
+             ),
+             ev AS (
                  INSERT INTO events (id, partner_id, order_id, event_type, occurred_at, is_test, data,
                                      source_topic, source_partition, source_offset, source_appended_at,
                                      dispatch_outcome)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 SELECT id, partner_id, order_id, event_type, occurred_at, is_test, data,
+                        source_topic, source_partition, source_offset, source_appended_at, dispatch_outcome
+                 FROM input ORDER BY ord
                  ON CONFLICT (id) DO NOTHING
                  RETURNING id
              )
              INSERT INTO deliveries (event_id, endpoint_id, partner_id, order_id)
-             SELECT ev.id, e.id, $2, $3
+             SELECT i.id, e.id, i.partner_id, i.order_id
              FROM ev
-             JOIN partners p ON p.id = $2 AND p.status = 'active'
+             JOIN input i ON i.id = ev.id
+             JOIN partners p ON p.id = i.partner_id AND p.status = 'active'
              JOIN endpoints e ON e.partner_id = p.id AND e.enabled
-             JOIN endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = $4
-             ORDER BY e.id
-             RETURNING id, endpoint_id",
+             JOIN endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = i.event_type
+             ORDER BY i.ord, e.id
+             RETURNING id, event_id, endpoint_id",
         )
         .await?;
     let rows = tx
         .query(
             &statement,
             &[
-                &data.event_id,
-                &data.partner_id,
-                &data.order_id,
-                &data.event_type.as_str(),
-                &data.occurred_at,
-                &data.is_test,
-                &json,
-                &source.map(|s| s.topic.as_str()),
-                &source.map(|s| s.partition),
-                &source.map(|s| s.offset),
-                &source.and_then(|s| s.appended_at),
-                &dispatch_outcome,
+                &ids,
+                &partners,
+                &orders,
+                &types,
+                &occurred,
+                &is_test,
+                &data,
+                &topics,
+                &partitions,
+                &offsets,
+                &appended,
+                &outcomes,
             ],
         )
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| CreatedDelivery {
-            delivery_id: r.get(0),
-            endpoint_id: r.get(1),
+    let position: std::collections::HashMap<&str, usize> =
+        ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
+    let mut stored: Vec<StoredEvent> = fresh
+        .iter()
+        .map(|&(index, sequence)| StoredEvent {
+            index,
+            sequence,
+            deliveries: Vec::new(),
         })
-        .collect())
+        .collect();
+    for row in rows {
+        let event_id: &str = row.get(1);
+        let Some(&at) = position.get(event_id) else {
+            return Err(StoreError::Corrupt {
+                table: "deliveries",
+                message: format!("created for event {event_id}, which is not in the batch"),
+            });
+        };
+        stored[at].deliveries.push(CreatedDelivery {
+            delivery_id: row.get(0),
+            endpoint_id: row.get(2),
+        });
+    }
+    for event in &mut stored {
+        event.deliveries.sort_by_key(|d| d.delivery_id);
+    }
+    Ok(stored)
+}
+
+/// Gives each event not stored before its order's next sequence number;
+/// answers (index in `events`, sequence) for those events only.
+async fn assign_sequences(
+    tx: &Transaction<'_>,
+    events: &[NewEvent<'_>],
+) -> Result<Vec<(usize, i64)>, StoreError> {
+    let ids: Vec<&str> = events.iter().map(|e| e.data.event_id.as_str()).collect();
+    let orders: Vec<&str> = events.iter().map(|e| e.data.order_id.as_str()).collect();
+    // Orders are locked in a fixed order (their ids), so two transactions
+    // sharing orders wait on each other rather than deadlock.
+    let statement = tx
+        .prepare_cached(
+            "WITH input AS (
+                 SELECT i.event_id, i.order_id, i.ord
+                 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(event_id, order_id, ord)
+                 WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = i.event_id)
+             ),
+             counts AS (
+                 SELECT order_id, count(*) AS n FROM input GROUP BY order_id
+             ),
+             bumped AS (
+                 INSERT INTO order_sequences AS s (order_id, last_sequence)
+                 SELECT order_id, n FROM counts ORDER BY order_id
+                 ON CONFLICT (order_id) DO UPDATE
+                     SET last_sequence = s.last_sequence + EXCLUDED.last_sequence, updated_at = now()
+                 RETURNING order_id, last_sequence
+             )
+             SELECT i.ord,
+                    b.last_sequence - c.n + row_number() OVER (PARTITION BY i.order_id ORDER BY i.ord)
+             FROM input i
+             JOIN counts c ON c.order_id = i.order_id
+             JOIN bumped b ON b.order_id = i.order_id
+             ORDER BY i.ord",
+        )
+        .await?;
+    let rows = tx.query(&statement, &[&ids, &orders]).await?;
+    rows.into_iter()
+        .map(|row| {
+            let ord: i64 = row.get(0);
+            let index = usize::try_from(ord - 1)
+                .ok()
+                .filter(|&i| i < events.len())
+                .ok_or_else(|| StoreError::Corrupt {
+                    table: "order_sequences",
+                    message: format!("sequence for batch position {ord} of {}", events.len()),
+                })?;
+            Ok((index, row.get(1)))
+        })
+        .collect()
+}
+
+/// The event as stored in `events.data`: the payloads are built from it.
+fn with_sequence(data: &EventData, sequence: i64) -> Result<serde_json::Value, StoreError> {
+    let mut json = serde_json::to_value(data).map_err(|e| StoreError::Corrupt {
+        table: "events",
+        message: e.to_string(),
+    })?;
+    json["sequence"] = sequence.into();
+    Ok(json)
 }
 
 /// Keeps a record that could not be turned into an event, with its raw bytes

@@ -8,6 +8,7 @@ mod chaos;
 mod cli;
 mod contract;
 mod harness;
+mod ingest_store;
 mod observability;
 mod observability_live;
 mod pipeline;

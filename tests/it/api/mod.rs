@@ -218,9 +218,12 @@ impl TestApp {
         data.is_test = false;
         let mut client = self.state.pool.get().await.unwrap();
         let tx = client.transaction().await.unwrap();
-        store::ingest::insert_event(&tx, &data, None, None)
-            .await
-            .unwrap();
+        let event = store::ingest::NewEvent {
+            data: &data,
+            source: None,
+            dispatch_outcome: None,
+        };
+        store::ingest::store_events(&tx, &[event]).await.unwrap();
         tx.commit().await.unwrap();
         data.event_id
     }
