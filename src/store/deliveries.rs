@@ -175,8 +175,12 @@ pub async fn record_outcomes(
             .execute(
                 "INSERT INTO attempts (delivery_id, attempt_number, trigger, started_at, latency_ms,
                                        http_status, error_class, error_detail, response_excerpt)
-                 SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::int[],
-                                      $6::int[], $7::text[], $8::text[], $9::text[])",
+                 SELECT u.* FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::int[],
+                                        $6::int[], $7::text[], $8::text[], $9::text[])
+                     AS u(delivery_id, attempt_number, trigger, started_at, latency_ms,
+                          http_status, error_class, error_detail, response_excerpt)
+                 -- An endpoint deleted during the attempt took its deliveries along.
+                 WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = u.delivery_id)",
                 &[&ids, &numbers, &triggers, &started, &latency, &status, &class, &detail, &excerpt],
             )
             .await?;

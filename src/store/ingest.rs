@@ -70,7 +70,9 @@ pub struct StoredEvent {
 /// instances racing on one record after a rebalance can skip a number, never
 /// repeat or reverse one, because each order's row stays locked until the
 /// transaction ends. Deliveries get ids in batch order, so one endpoint
-/// receives one order's events in the order they happened.
+/// receives one order's events in the order they happened. The endpoints
+/// are locked against deletion until the transaction ends, so an endpoint
+/// deleted meanwhile takes these deliveries with it.
 ///
 /// Both statements are prepared once per pooled connection: ingest runs them
 /// for every batch, and parsing and planning them each time cost PostgreSQL
@@ -141,6 +143,7 @@ pub async fn store_events(
              JOIN endpoints e ON e.partner_id = p.id AND e.enabled
              JOIN endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = i.event_type
              ORDER BY i.ord, e.id
+             FOR KEY SHARE OF e
              RETURNING id, event_id, endpoint_id",
         )
         .await?;

@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_cluster.sql",
         sql: include_str!("../../migrations/0006_cluster.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_hot_path_keys.sql",
+        sql: include_str!("../../migrations/0007_hot_path_keys.sql"),
+    },
 ];
 
 /// Serialises concurrent `migrate` runs (several processes starting at once).

@@ -152,3 +152,84 @@ async fn a_suspended_partner_gets_its_events_stored_without_deliveries() {
     assert!(stored[0].deliveries.is_empty());
     assert!(store(&pool, &[]).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_endpoint_takes_its_deliveries_and_attempts_along() {
+    use trackwire::store::deliveries::{
+        record_outcomes, AttemptRecord, Outcome, Transition, Trigger,
+    };
+
+    let env = TestEnv::new(1).await;
+    env.partner("acme").await;
+    let (kept, _) = env
+        .endpoint("acme", "http://127.0.0.1:9/kept", &EventType::ALL)
+        .await;
+    let (gone, _) = env
+        .endpoint("acme", "http://127.0.0.1:9/gone", &EventType::ALL)
+        .await;
+    let pool = store::connect(&env.db_url, 2, Duration::from_secs(5)).unwrap();
+    let stored = store(&pool, &[event(EventType::OrderConfirmed, "acme", "R-1", 0)]).await;
+    let outcome = |delivery_id| Outcome {
+        delivery_id,
+        attempts: 1,
+        charged: 0,
+        attempt: Some(AttemptRecord {
+            attempt_number: 1,
+            trigger: Trigger::Automatic,
+            started_at: chrono::Utc::now(),
+            latency_ms: 3,
+            http_status: Some(200),
+            error_class: None,
+            error_detail: None,
+            response_excerpt: None,
+        }),
+        transition: Transition::Delivered,
+        last_error: None,
+    };
+    let outcomes: Vec<Outcome> = stored[0]
+        .deliveries
+        .iter()
+        .map(|d| outcome(d.delivery_id))
+        .collect();
+    let client = pool.get().await.unwrap();
+    record_outcomes(&**client, &outcomes).await.unwrap();
+
+    let db = env.db().await;
+    db.execute("DELETE FROM endpoints WHERE id = $1", &[&gone.id])
+        .await
+        .unwrap();
+    let left: Vec<(String, i64)> = db
+        .query(
+            "SELECT d.endpoint_id, count(a.id) FROM deliveries d
+             LEFT JOIN attempts a ON a.delivery_id = d.id GROUP BY d.endpoint_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(left, [(kept.id.clone(), 1)]);
+    let attempts: i64 = db
+        .query_one("SELECT count(*) FROM attempts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(attempts, 1, "the deleted endpoint's attempt went too");
+
+    // An attempt that finishes after its endpoint was deleted is not kept.
+    let orphan = stored[0]
+        .deliveries
+        .iter()
+        .find(|d| d.endpoint_id == gone.id)
+        .unwrap();
+    record_outcomes(&**client, &[outcome(orphan.delivery_id)])
+        .await
+        .unwrap();
+    let attempts: i64 = db
+        .query_one("SELECT count(*) FROM attempts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(attempts, 1);
+}
