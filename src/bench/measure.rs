@@ -107,7 +107,7 @@ fn clock_ticks_per_second() -> f64 {
 
 /// `fetch.wait.max.ms` given to trackwire's consumer against the mock
 /// cluster (see [`Tracked::start`]).
-pub const MOCK_FETCH_WAIT_MS: &str = "5";
+pub const MOCK_FETCH_WAIT_MS: &str = "1";
 
 /// A `trackwire run` started for one step. Killed when dropped.
 pub struct Tracked {
