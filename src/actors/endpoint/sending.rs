@@ -95,6 +95,8 @@ impl EndpointActor {
                 candidates.push(id);
             }
         }
+        // Fewer could start than may: the window holds too little ready work.
+        let starving = candidates.len() < limit;
         for id in expired {
             let reason = format!(
                 "not delivered within the maximum age of {:?}",
@@ -114,7 +116,7 @@ impl EndpointActor {
             let probe = self.breaker.is_probing();
             self.start(id, probe, ctx);
         }
-        self.refill(ctx);
+        self.refill(starving, ctx);
     }
 
     pub(super) fn report_depth(&self) {

@@ -47,15 +47,9 @@ impl EndpointActor {
                     stage: OverflowStage::Window,
                 }
                 .emit();
-                self.sync = Sync::behind();
+                self.sync.left_to_store(delivery.id);
             }
-            Sync::Behind {
-                scanning, missed, ..
-            } => {
-                if *scanning {
-                    *missed = true;
-                }
-            }
+            Sync::Behind { .. } => self.sync.left_to_store(delivery.id),
         }
     }
 
@@ -97,8 +91,10 @@ impl EndpointActor {
         self.report_depth();
     }
 
-    /// Pages pending deliveries from the store while behind and there is room.
-    pub(super) fn refill(&mut self, ctx: &mut Context<Self>) {
+    /// Pages pending deliveries from the store while behind and there is
+    /// room: a quarter of the window at least, as each page costs a query,
+    /// or any room at all when nothing held can start (`starving`).
+    pub(super) fn refill(&mut self, starving: bool, ctx: &mut Context<Self>) {
         let Sync::Behind {
             cursor,
             scanning: false,
@@ -108,7 +104,7 @@ impl EndpointActor {
             return;
         };
         let room = self.window().saturating_sub(self.held.len());
-        if room == 0 || self.retired {
+        if room == 0 || self.retired || (room < self.window().div_ceil(4) && !starving) {
             return;
         }
         if let Sync::Behind { scanning, .. } = &mut self.sync {
@@ -190,5 +186,72 @@ impl EndpointActor {
             },
         };
         self.pump(ctx);
+    }
+}
+
+impl Sync {
+    /// A delivery pushed while behind was left to the store: make sure the
+    /// paging finds it.
+    fn left_to_store(&mut self, id: i64) {
+        match self {
+            Sync::InSync => *self = Sync::behind(),
+            Sync::Behind {
+                scanning: true,
+                missed,
+                ..
+            } => *missed = true,
+            // Committed after the scan passed its id (ids are taken before
+            // commit, so they can commit out of order): page from just
+            // before it.
+            Sync::Behind { cursor, .. } if id <= *cursor => *cursor = id - 1,
+            Sync::Behind { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sync;
+
+    fn behind(cursor: i64, scanning: bool) -> Sync {
+        Sync::Behind {
+            cursor,
+            scanning,
+            missed: false,
+        }
+    }
+
+    #[test]
+    fn a_push_behind_the_cursor_moves_the_cursor_back_to_it() {
+        let mut sync = behind(1_000, false);
+        sync.left_to_store(990);
+        assert_eq!(sync, behind(989, false));
+        sync.left_to_store(1_500);
+        assert_eq!(
+            sync,
+            behind(989, false),
+            "ahead of the cursor: found anyway"
+        );
+    }
+
+    #[test]
+    fn a_push_during_a_scan_asks_for_another_scan() {
+        let mut sync = behind(1_000, true);
+        sync.left_to_store(10);
+        assert_eq!(
+            sync,
+            Sync::Behind {
+                cursor: 1_000,
+                scanning: true,
+                missed: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_push_in_sync_starts_a_scan_from_the_start() {
+        let mut sync = Sync::InSync;
+        sync.left_to_store(10);
+        assert_eq!(sync, behind(0, false));
     }
 }
