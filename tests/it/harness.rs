@@ -277,7 +277,7 @@ impl Service {
     /// it was clean.
     pub fn terminate(&mut self) -> bool {
         let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-s", "TERM", "--", &self.child.id().to_string()])
             .status();
         matches!(self.child.wait(), Ok(status) if status.success())
     }

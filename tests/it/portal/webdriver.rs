@@ -158,8 +158,10 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // `-s KILL --`: given `-KILL -16329`, procps kill signals the group
+        // named by the first digit alone, here -1: every process there is.
         let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.child.id())])
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
