@@ -2,6 +2,8 @@
 //! recording every attempt costs a handful of statements per batch rather
 //! than per attempt.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -11,10 +13,60 @@ use crate::store::deliveries::{self, Outcome};
 use crate::store::StoreError;
 use crate::telemetry::events::{OutcomeWriteFailed, OutcomesRecorded};
 
-/// An outcome to write.
+/// An outcome to write, and the sender's account of what it has not seen
+/// written yet.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Record(pub Outcome);
+pub struct Record {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Told once the outcome is written.
+    pub unwritten: Unwritten,
+}
+
+/// The deliveries whose outcomes an endpoint actor has handed to the
+/// recorder and that are not written yet. Until they are, the store still
+/// shows those deliveries as they were before the attempt, so a page read
+/// meanwhile must not take them for work still to do.
+#[derive(Debug, Clone, Default)]
+pub struct Unwritten(Arc<Mutex<HashMap<i64, u32>>>);
+
+impl Unwritten {
+    /// An outcome of `delivery_id` is on its way to the recorder.
+    pub fn add(&self, delivery_id: i64) {
+        *self.lock().entry(delivery_id).or_default() += 1;
+    }
+
+    /// Whether an outcome of `delivery_id` is still to be written.
+    pub fn contains(&self, delivery_id: i64) -> bool {
+        self.lock().contains_key(&delivery_id)
+    }
+
+    /// How many deliveries have outcomes still to be written.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether every outcome handed over is written.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn written(&self, delivery_id: i64) {
+        let mut map = self.lock();
+        if let Some(n) = map.get_mut(&delivery_id) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&delivery_id);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, u32>> {
+        // The map stays consistent whatever panicked while holding it.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// Largest batch written in one transaction.
 const MAX_BATCH: usize = 1_000;
@@ -26,7 +78,7 @@ const LINGER: Duration = Duration::from_millis(2);
 pub struct Recorder {
     pool: Pool,
     /// Outcomes not yet written, oldest first.
-    buffer: Vec<Outcome>,
+    buffer: Vec<Record>,
     /// A write is under way.
     flushing: bool,
     /// A flush is scheduled by the linger timer.
@@ -53,10 +105,11 @@ impl Recorder {
         }
         self.flushing = true;
         let take = self.buffer.len().min(MAX_BATCH);
-        let batch: Vec<Outcome> = self.buffer.drain(..take).collect();
+        let batch: Vec<Record> = self.buffer.drain(..take).collect();
         let pool = self.pool.clone();
         async move {
-            let result = write(&pool, &batch).await;
+            let outcomes: Vec<&Outcome> = batch.iter().map(|r| &r.outcome).collect();
+            let result = write(&pool, &outcomes).await;
             (batch, result)
         }
         .into_actor(self)
@@ -66,6 +119,9 @@ impl Recorder {
                 Ok(()) => {
                     act.failures = 0;
                     OutcomesRecorded { count: batch.len() }.emit();
+                    for record in &batch {
+                        record.unwritten.written(record.outcome.delivery_id);
+                    }
                     act.flush(ctx);
                 }
                 Err(error) => {
@@ -92,7 +148,7 @@ impl Recorder {
     }
 }
 
-async fn write(pool: &Pool, batch: &[Outcome]) -> Result<(), StoreError> {
+async fn write(pool: &Pool, batch: &[&Outcome]) -> Result<(), StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     deliveries::record_outcomes(&*tx, batch).await?;
@@ -107,8 +163,8 @@ impl Actor for Recorder {
 impl Handler<Record> for Recorder {
     type Result = ();
 
-    fn handle(&mut self, Record(outcome): Record, ctx: &mut Self::Context) {
-        self.buffer.push(outcome);
+    fn handle(&mut self, record: Record, ctx: &mut Self::Context) {
+        self.buffer.push(record);
         if self.buffer.len() >= MAX_BATCH {
             self.flush(ctx);
         } else if !self.scheduled && !self.flushing {

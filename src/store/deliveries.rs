@@ -1,6 +1,7 @@
 //! Deliveries and their attempts: the durable log the endpoint actors work
 //! from and write back to.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -147,10 +148,11 @@ pub struct Outcome {
 
 /// Writes a batch of outcomes: attempts appended, deliveries updated, in two
 /// statements whatever the batch size.
-pub async fn record_outcomes(
+pub async fn record_outcomes<O: Borrow<Outcome>>(
     client: &impl GenericClient,
-    outcomes: &[Outcome],
+    outcomes: &[O],
 ) -> Result<(), StoreError> {
+    let outcomes: Vec<&Outcome> = outcomes.iter().map(Borrow::borrow).collect();
     let attempts: Vec<(i64, &AttemptRecord)> = outcomes
         .iter()
         .filter_map(|o| o.attempt.as_ref().map(|a| (o.delivery_id, a)))

@@ -40,7 +40,7 @@ pub use breaker::{Breaker, BreakerPolicy, State as BreakerState};
 pub use sending::attempt_record;
 pub use ssrf::{BlockedAddress, SsrfGuard};
 
-use super::recorder::{Record, Recorder};
+use super::recorder::{Record, Recorder, Unwritten};
 use super::DeliveryDeps;
 use crate::store::deliveries::{Outcome, PendingDelivery};
 use crate::store::endpoints::Endpoint;
@@ -67,7 +67,9 @@ pub enum Control {
     Retire,
 }
 
-/// How many attempts are under way, for a graceful shutdown.
+/// How many attempts are under way or have outcomes not yet written, for a
+/// graceful shutdown and a shard handover: whoever runs the endpoint next
+/// reads the store, which must already say what became of them.
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct InFlight;
@@ -123,6 +125,8 @@ pub struct EndpointActor {
     endpoint: Arc<Endpoint>,
     deps: DeliveryDeps,
     recorder: Addr<Recorder>,
+    /// Outcomes handed to the recorder and not written yet.
+    unwritten: Unwritten,
     http: WebhookClient,
     /// Pending deliveries in memory, in id order, at most
     /// `delivery.mailbox_capacity` of them.
@@ -165,6 +169,7 @@ impl EndpointActor {
             endpoint,
             deps,
             recorder,
+            unwritten: Unwritten::default(),
             http,
             held: BTreeMap::new(),
             in_flight: 0,
@@ -189,7 +194,11 @@ impl EndpointActor {
     fn record(&self, outcome: Outcome) {
         // The recorder's mailbox is unbounded by design: outcomes must never
         // be dropped, and the recorder batches them into few writes.
-        self.recorder.do_send(Record(outcome));
+        self.unwritten.add(outcome.delivery_id);
+        self.recorder.do_send(Record {
+            outcome,
+            unwritten: self.unwritten.clone(),
+        });
     }
 
     /// Runs `f`; a panic inside it stops the actor, and its supervisor
@@ -273,6 +282,6 @@ impl Handler<InFlight> for EndpointActor {
     type Result = usize;
 
     fn handle(&mut self, _: InFlight, _: &mut Self::Context) -> usize {
-        self.in_flight
+        self.in_flight + self.unwritten.len()
     }
 }

@@ -154,6 +154,8 @@ impl EndpointActor {
                 continue;
             }
             match self.held.get_mut(&delivery.id) {
+                // Finished here; the store does not know yet.
+                None if self.unwritten.contains(delivery.id) => {}
                 None => self.hold(delivery, ctx),
                 // A manual retry of a delivery waiting for its retry timer:
                 // run it now instead of at the scheduled time. One in flight
