@@ -180,7 +180,9 @@ pub async fn run(
         config.kafka.batch_size,
         config.kafka.batch_linger,
     );
-    let ingest = ingest.with_dispatch(dispatch);
+    let ingest = ingest
+        .with_dispatch(dispatch)
+        .with_lanes(config.kafka.ingest_lanes);
     let ingest = actix_rt::spawn(ingest.run(shutdown_rx));
 
     let addr = config.http.listen;

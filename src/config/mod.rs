@@ -174,6 +174,8 @@ pub struct KafkaConfig {
     /// How long to wait to fill a batch before persisting it.
     #[serde(deserialize_with = "duration::deserialize")]
     pub batch_linger: Duration,
+    /// Batches written at once, each from its own partitions (1..=32).
+    pub ingest_lanes: usize,
     /// Extra librdkafka properties by their dotted names, passed as given.
     pub properties: BTreeMap<String, String>,
 }

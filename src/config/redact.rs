@@ -49,6 +49,7 @@ impl fmt::Debug for KafkaConfig {
             .field("session_timeout", &self.session_timeout)
             .field("batch_size", &self.batch_size)
             .field("batch_linger", &self.batch_linger)
+            .field("ingest_lanes", &self.ingest_lanes)
             .field("properties", &properties)
             .finish()
     }

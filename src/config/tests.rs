@@ -66,6 +66,7 @@ fn defaults_load_and_validate() {
     assert_eq!(config.kafka.session_timeout, Duration::from_secs(10));
     assert_eq!(config.kafka.batch_size, 500);
     assert_eq!(config.kafka.batch_linger, Duration::ZERO);
+    assert_eq!(config.kafka.ingest_lanes, 2);
     assert!(config.kafka.properties.is_empty());
     assert!(config.cdc.emit_on_create);
     assert_eq!(config.cdc.status_map.len(), 6);
@@ -371,6 +372,8 @@ fn semantic_checks_name_the_key() {
         ("TRACKWIRE_DATABASE__URL", "mysql://db", "database.url"),
         ("TRACKWIRE_DATABASE__POOL_SIZE", "0", "database.pool_size"),
         ("TRACKWIRE_KAFKA__BATCH_SIZE", "10001", "kafka.batch_size"),
+        ("TRACKWIRE_KAFKA__INGEST_LANES", "0", "kafka.ingest_lanes"),
+        ("TRACKWIRE_KAFKA__INGEST_LANES", "16", "kafka.ingest_lanes"),
         (
             "TRACKWIRE_KAFKA__DLQ_TOPIC",
             "oms.orders",

@@ -31,6 +31,9 @@ const MAX_TOPIC_LEN: usize = 249;
 /// enough not to hold locks or memory for long.
 const MAX_BATCH_SIZE: usize = 10_000;
 
+/// Upper bound of `kafka.ingest_lanes`.
+const MAX_INGEST_LANES: usize = 32;
+
 impl Config {
     /// Checks values against each other and against their allowed ranges.
     /// The first problem found is returned, naming its key.
@@ -95,6 +98,25 @@ impl Config {
                 format!(
                     "must be between 1 and {MAX_BATCH_SIZE}, got {}",
                     kafka.batch_size
+                ),
+            ));
+        }
+        if !(1..=MAX_INGEST_LANES).contains(&kafka.ingest_lanes) {
+            return Err(ConfigError::invalid(
+                "kafka.ingest_lanes",
+                format!(
+                    "must be between 1 and {MAX_INGEST_LANES}, got {}",
+                    kafka.ingest_lanes
+                ),
+            ));
+        }
+        if kafka.ingest_lanes >= self.database.pool_size {
+            return Err(ConfigError::invalid(
+                "kafka.ingest_lanes",
+                format!(
+                    "must be below database.pool_size ({}), got {}: each lane holds a \
+                     connection while it writes, and deliveries need some too",
+                    self.database.pool_size, kafka.ingest_lanes
                 ),
             ));
         }

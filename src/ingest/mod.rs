@@ -3,7 +3,8 @@
 //! record's offset be committed.
 //!
 //! Records are handled in batches (up to `kafka.batch_size`, waiting at most
-//! `kafka.batch_linger` to fill one), each batch in one transaction. A record
+//! `kafka.batch_linger` to fill one), each batch in one transaction, up to
+//! `kafka.ingest_lanes` batches at once. A record
 //! that cannot be understood is quarantined in that same transaction; one the
 //! database itself rejects is retried alone and quarantined with the
 //! database's reason. Either way the partition moves on.
@@ -21,7 +22,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Message, OwnedMessage};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::actors::router::{Dispatch, Router};
 use crate::dispatch::Dispatch as DispatchService;
@@ -64,6 +65,8 @@ pub struct Ingest {
     linger: Duration,
     /// The dispatch service, when `dispatch.url` is set.
     dispatch: Option<DispatchService>,
+    /// How many batches may be written at once.
+    lanes: usize,
 }
 
 impl Ingest {
@@ -84,6 +87,7 @@ impl Ingest {
             batch_size,
             linger,
             dispatch: None,
+            lanes: 1,
         }
     }
 
@@ -94,32 +98,91 @@ impl Ingest {
         self
     }
 
+    /// Writes up to `lanes` batches at once, each from its own partitions.
+    pub fn with_lanes(mut self, lanes: usize) -> Self {
+        self.lanes = lanes.max(1);
+        self
+    }
+
     /// Runs until `shutdown` turns true. Offsets of stored records are
     /// committed on the way out.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    ///
+    /// One reader takes records from the consumer and hands each to the lane
+    /// of its partition; every lane batches, stores and dispatches on its
+    /// own, so several batches are written at once on separate connections.
+    /// A partition always goes to the same lane, which keeps its records in
+    /// order (and one order's records share a partition); lanes share no
+    /// order and no record, so their transactions never wait on each other.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..self.lanes)
+            .map(|_| mpsc::channel::<OwnedMessage>(self.batch_size))
+            .unzip();
+        let lanes = receivers
+            .into_iter()
+            .map(|rx| self.lane(rx, shutdown.clone()));
+        tokio::join!(
+            self.read(senders, shutdown.clone()),
+            futures_util::future::join_all(lanes)
+        );
+        if let Err(error) = self.consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::debug!(%error, "final offset commit");
+        }
+        tracing::info!("ingest stopped");
+    }
+
+    /// Hands records to their partition's lane until shutdown, or until a
+    /// lane has stopped.
+    async fn read(
+        &self,
+        lanes: Vec<mpsc::Sender<OwnedMessage>>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         loop {
-            let first = tokio::select! {
+            let next = tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
                 m = self.consumer.recv() => m,
             };
-            let mut batch = match first {
-                Ok(m) => vec![m.detach()],
+            let message = match next {
+                Ok(m) => m.detach(),
                 Err(error) => {
                     KafkaConsumerError { error: &error }.emit();
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     continue;
                 }
             };
+            let lane = &lanes[message.partition().unsigned_abs() as usize % lanes.len()];
+            // A full lane holds the reader back: backpressure to Kafka.
+            let sent = tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                sent = lane.send(message) => sent,
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Batches, stores and dispatches one lane's records until shutdown.
+    async fn lane(
+        &self,
+        mut records: mpsc::Receiver<OwnedMessage>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            let first = tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                m = records.recv() => m,
+            };
+            let Some(first) = first else { break };
+            let mut batch = vec![first];
             let deadline = tokio::time::Instant::now() + self.linger;
             while batch.len() < self.batch_size {
-                match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
-                    Ok(Ok(m)) => batch.push(m.detach()),
-                    Ok(Err(error)) => {
-                        KafkaConsumerError { error: &error }.emit();
-                        break;
-                    }
-                    Err(_) => break,
+                match tokio::time::timeout_at(deadline, records.recv()).await {
+                    Ok(Some(m)) => batch.push(m),
+                    Ok(None) | Err(_) => break,
                 }
             }
             let mut prepared: Vec<Prepared> = batch.into_iter().map(|m| self.prepare(m)).collect();
@@ -147,10 +210,6 @@ impl Ingest {
                 }
             }
         }
-        if let Err(error) = self.consumer.commit_consumer_state(CommitMode::Sync) {
-            tracing::debug!(%error, "final offset commit");
-        }
-        tracing::info!("ingest stopped");
     }
 
     fn prepare(&self, message: OwnedMessage) -> Prepared {
