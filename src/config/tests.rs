@@ -66,7 +66,7 @@ fn defaults_load_and_validate() {
     assert_eq!(config.kafka.session_timeout, Duration::from_secs(10));
     assert_eq!(config.kafka.batch_size, 500);
     assert_eq!(config.kafka.batch_linger, Duration::ZERO);
-    assert_eq!(config.kafka.ingest_lanes, 2);
+    assert_eq!(config.kafka.ingest_lanes, 1);
     assert!(config.kafka.properties.is_empty());
     assert!(config.cdc.emit_on_create);
     assert_eq!(config.cdc.status_map.len(), 6);

@@ -466,3 +466,51 @@ async fn a_scheduled_retry_survives_a_restart_and_keeps_counting_attempts() {
         "the retry kept its schedule ({waited:.1}s after the first attempt)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_several_ingest_lanes_every_order_still_arrives_complete_and_in_order() {
+    const ORDERS: usize = 150;
+    let env = TestEnv::new(4).await;
+    let rx = Receiver::start(Behavior::Status(200)).await;
+    env.partner("acme").await;
+    env.partner("zeta").await;
+    env.endpoint("acme", &rx.url(), &EventType::ALL).await;
+    env.endpoint("zeta", &rx.url(), &EventType::ALL).await;
+    // Three changes per order, spread over four partitions and two lanes,
+    // published before the service starts so that batches are full.
+    let mut rows: Vec<OrderRow> = (0..ORDERS)
+        .map(|i| new_order(&format!("L-{i}"), if i % 2 == 0 { "acme" } else { "zeta" }))
+        .collect();
+    for row in &rows {
+        env.change("c", None, row).await;
+    }
+    for status in ["OUT_FOR_DELIVERY", "DELIVERED"] {
+        for row in &mut rows {
+            step(&env, row, status).await;
+        }
+    }
+    let _svc = env.service(&[("TRACKWIRE_KAFKA__INGEST_LANES", "2")]);
+    assert!(
+        eventually(WAIT, || rx.acked_ids().len() == ORDERS * 3).await,
+        "every event delivered: {} of {}",
+        rx.acked_ids().len(),
+        ORDERS * 3
+    );
+    // Per order: its three events, once each, in the order they happened.
+    let mut per_order: HashMap<String, Vec<String>> = HashMap::new();
+    for r in rx.acked() {
+        let body = r.json();
+        per_order
+            .entry(body["order_id"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(body["event_type"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(per_order.len(), ORDERS);
+    for (order, types) in per_order {
+        assert_eq!(
+            types,
+            ["order_confirmed", "out_for_delivery", "delivered"],
+            "order {order}"
+        );
+    }
+}
