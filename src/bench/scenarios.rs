@@ -711,7 +711,13 @@ async fn idle(
     }
     let load_s = (bench.clock.now_ns() - started) as f64 / 1e9;
     eprintln!();
-    let settle = if bench.args.quick { 0.5 } else { 5.0 };
+    // Every new actor reads its stored health and the first page of its
+    // backlog, one query each; idle is measured once that is over.
+    let settle = if bench.args.quick {
+        0.5
+    } else {
+        (endpoints as f64 / 4_000.0).max(5.0)
+    };
     tokio::time::sleep(Duration::from_secs_f64(settle)).await;
     let before = measure::sample(tracked.pid());
     tokio::time::sleep(Duration::from_secs_f64(settle * 2.0)).await;
