@@ -40,3 +40,10 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER deliveries_delete_attempts AFTER DELETE ON deliveries
     REFERENCING OLD TABLE AS gone
     FOR EACH STATEMENT EXECUTE FUNCTION trackwire_delete_attempts_of_deliveries();
+
+-- Every delivery row is inserted once and updated at least once (its state
+-- is in the pending index's predicate, so no update is HOT), and each time
+-- every index gets an entry. The event log finds a partner's deliveries
+-- through their events (deliveries_event_id_endpoint_id_key leads with
+-- event_id), so this index only cost writes.
+DROP INDEX deliveries_partner_event;
