@@ -112,6 +112,8 @@ pub async fn run(
         n => n,
     };
     let arbiters: Vec<Arbiter> = (0..worker_count).map(|_| Arbiter::new()).collect();
+    // One limit for the whole process, whichever worker an endpoint is on.
+    let slots = Arc::new(tokio::sync::Semaphore::new(delivery.max_attempts_in_flight));
     let workers: Vec<Worker> = arbiters
         .iter()
         .map(|arbiter| {
@@ -123,7 +125,8 @@ pub async fn run(
                     delivery.connect_timeout,
                     delivery.attempt_timeout,
                     delivery.response_excerpt_bytes,
-                ),
+                )
+                .with_slots(slots.clone()),
                 recorder: Recorder::start_in_arbiter(&arbiter.handle(), move |_| {
                     Recorder::new(pool)
                 }),

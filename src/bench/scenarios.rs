@@ -641,8 +641,8 @@ fn summarize(
 }
 
 /// The bare-HTTP baseline: the same request, the same healthy URLs, the same
-/// number of posts, the concurrency trackwire may use (capped at 512), and
-/// for fixed-rate steps the same pace.
+/// number of posts, the concurrency trackwire may use (per endpoint, and for
+/// the whole process), and for fixed-rate steps the same pace.
 async fn with_baseline(
     bench: &Bench,
     sinks: &Sinks,
@@ -655,9 +655,11 @@ async fn with_baseline(
     };
     sinks.reset();
     let urls = sinks.healthy_urls(&t.layout);
-    let concurrency = (urls.len() * bench.config.delivery.max_in_flight)
+    let delivery = &bench.config.delivery;
+    let concurrency = (urls.len() * delivery.max_in_flight)
+        .min(delivery.max_attempts_in_flight)
         .min(expected)
-        .clamp(1, 512);
+        .max(1);
     let rate = t.rate.map(|r| r * expected as f64 / t.events.max(1) as f64);
     let b = baseline::run(
         baseline::Plan {

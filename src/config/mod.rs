@@ -286,6 +286,8 @@ pub struct DeliveryConfig {
     pub mailbox_capacity: usize,
     /// Concurrent attempts per endpoint (at least 1).
     pub max_in_flight: usize,
+    /// Concurrent attempts of the whole process (at least 1).
+    pub max_attempts_in_flight: usize,
     /// A delivery waiting longer than this is dead.
     #[serde(deserialize_with = "duration::deserialize")]
     pub max_age: Duration,

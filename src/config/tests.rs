@@ -92,6 +92,7 @@ fn defaults_load_and_validate() {
     assert_eq!(config.delivery.connect_timeout, Duration::from_secs(5));
     assert_eq!(config.delivery.mailbox_capacity, 256);
     assert_eq!(config.delivery.max_in_flight, 16);
+    assert_eq!(config.delivery.max_attempts_in_flight, 4096);
     assert_eq!(config.delivery.max_age, Duration::from_secs(24 * 3600));
     assert_eq!(config.delivery.refill_interval, Duration::from_millis(500));
     assert_eq!(config.delivery.response_excerpt_bytes, 1024);

@@ -187,6 +187,10 @@ impl Config {
         positive("delivery.connect_timeout", delivery.connect_timeout)?;
         at_least_one("delivery.mailbox_capacity", delivery.mailbox_capacity)?;
         at_least_one("delivery.max_in_flight", delivery.max_in_flight)?;
+        at_least_one(
+            "delivery.max_attempts_in_flight",
+            delivery.max_attempts_in_flight,
+        )?;
         positive("delivery.max_age", delivery.max_age)?;
         positive("delivery.refill_interval", delivery.refill_interval)?;
         for (i, host) in delivery.allow_insecure_hosts.iter().enumerate() {

@@ -66,6 +66,9 @@ struct State {
     behavior: Mutex<Behavior>,
     count: std::sync::atomic::AtomicUsize,
     received: Mutex<Vec<Received>>,
+    /// Requests being answered now, and the most there ever were.
+    open: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
 }
 
 /// The receiver. Its server runs until the test's runtime ends.
@@ -87,6 +90,8 @@ impl Receiver {
             behavior: Mutex::new(behavior),
             count: std::sync::atomic::AtomicUsize::new(0),
             received: Mutex::new(Vec::new()),
+            open: std::sync::atomic::AtomicUsize::new(0),
+            peak: std::sync::atomic::AtomicUsize::new(0),
         });
         let server_state = state.clone();
         tokio::spawn(async move {
@@ -116,6 +121,11 @@ impl Receiver {
         *self.state.behavior.lock().unwrap() = behavior;
     }
 
+    /// The most requests it was ever answering at once.
+    pub fn peak_concurrency(&self) -> usize {
+        self.state.peak.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Every request so far.
     pub fn received(&self) -> Vec<Received> {
         self.state.received.lock().unwrap().clone()
@@ -140,6 +150,18 @@ impl Receiver {
 
 async fn handle(
     state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let open = state.open.fetch_add(1, SeqCst) + 1;
+    state.peak.fetch_max(open, SeqCst);
+    let response = answer(&state, req).await;
+    state.open.fetch_sub(1, SeqCst);
+    response
+}
+
+async fn answer(
+    state: &State,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let headers = req.headers().clone();

@@ -432,3 +432,64 @@ async fn two_processes_share_the_endpoints_and_the_survivor_takes_over_a_killed_
     .await;
     assert_eq!(owners, 1, "the survivor holds every shard");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_process_wide_attempt_limit_holds_and_waiting_does_not_count_against_the_timeout() {
+    const EVENTS: usize = 30;
+    const ENDPOINTS: usize = 4;
+    let env = TestEnv::new(1).await;
+    let rx = Receiver::start(Behavior::Delay(Duration::from_millis(50))).await;
+    env.partner("acme").await;
+    for i in 0..ENDPOINTS {
+        env.endpoint("acme", &format!("{}/{i}", rx.url()), &EventType::ALL)
+            .await;
+    }
+    for i in 0..EVENTS {
+        env.change("c", None, &new_order(&format!("S-{i}"), "acme"))
+            .await;
+    }
+    // 4 endpoints x 16 attempts each could run 64 at once; the process takes
+    // 3. The queue ahead of the last attempts (about 40 x 50 ms) is longer
+    // than their timeout, which must therefore start only once they go.
+    let _svc = env.service(&[
+        ("TRACKWIRE_DELIVERY__MAX_ATTEMPTS_IN_FLIGHT", "3"),
+        ("TRACKWIRE_DELIVERY__ATTEMPT_TIMEOUT", "1s"),
+    ]);
+    assert!(
+        eventually(WAIT, || rx.acked().len() >= EVENTS * ENDPOINTS).await,
+        "every delivery made: {} of {}",
+        rx.acked().len(),
+        EVENTS * ENDPOINTS
+    );
+    assert!(
+        rx.peak_concurrency() <= 3,
+        "at most 3 at once, saw {}",
+        rx.peak_concurrency()
+    );
+    assert!(
+        rx.peak_concurrency() > 1,
+        "the limit is used, not a queue of one"
+    );
+    let db = env.db().await;
+    let recorded = eventually_count(
+        &db,
+        "SELECT count(*) FROM deliveries WHERE state = 'delivered'",
+        (EVENTS * ENDPOINTS) as i64,
+        WAIT,
+    )
+    .await;
+    assert_eq!(
+        recorded,
+        (EVENTS * ENDPOINTS) as i64,
+        "every delivery recorded"
+    );
+    let failed: i64 = db
+        .query_one(
+            "SELECT count(*) FROM attempts WHERE error_class IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(failed, 0, "no attempt timed out while waiting for its turn");
+}

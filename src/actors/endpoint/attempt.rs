@@ -1,5 +1,6 @@
 //! One HTTP attempt: sign, POST, classify the answer.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -11,6 +12,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use tokio::sync::Semaphore;
 
 use super::ssrf::{BlockedAddress, GuardedResolver, SsrfGuard};
 use crate::schema::{Deprecation, EventType, SchemaVersion};
@@ -107,6 +109,8 @@ pub struct WebhookClient {
     guard: SsrfGuard,
     timeout: Duration,
     excerpt_bytes: usize,
+    /// Attempts of the whole process at once, when limited.
+    slots: Option<Arc<Semaphore>>,
 }
 
 /// Response headers kept per attempt: enough to debug a receiver, bounded so
@@ -153,12 +157,25 @@ impl WebhookClient {
             guard,
             timeout,
             excerpt_bytes,
+            slots: None,
         }
+    }
+
+    /// Makes every attempt take one of `slots` first, shared with other
+    /// clients. An attempt's timeout and latency start once it has one.
+    pub fn with_slots(mut self, slots: Arc<Semaphore>) -> Self {
+        self.slots = Some(slots);
+        self
     }
 
     /// Signs and POSTs `body` to `url`. Never fails: every outcome is an
     /// [`AttemptResult`].
     pub async fn post(&self, url: &str, envelope: &Envelope<'_>, body: Bytes) -> AttemptResult {
+        // The semaphore is never closed, so acquiring only waits.
+        let _slot = match &self.slots {
+            Some(slots) => slots.acquire().await.ok(),
+            None => None,
+        };
         let started_at = Utc::now();
         let start = Instant::now();
         let result =
