@@ -27,6 +27,8 @@ pub enum Behavior {
     FailEvery(usize),
     /// 200 after this long.
     Delay(std::time::Duration),
+    /// 500 after this long.
+    SlowFail(std::time::Duration),
 }
 
 /// One request as received.
@@ -126,6 +128,17 @@ impl Receiver {
         self.state.peak.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Requests it is answering now.
+    pub fn open(&self) -> usize {
+        self.state.open.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Starts the peak again from the requests open now.
+    pub fn reset_peak(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.state.peak.store(self.state.open.load(SeqCst), SeqCst);
+    }
+
     /// Every request so far.
     pub fn received(&self) -> Vec<Received> {
         self.state.received.lock().unwrap().clone()
@@ -192,6 +205,10 @@ async fn answer(
             Behavior::Delay(d) => {
                 delay = Some(d);
                 Some(200)
+            }
+            Behavior::SlowFail(d) => {
+                delay = Some(d);
+                Some(500)
             }
         }
     };

@@ -493,3 +493,51 @@ async fn the_process_wide_attempt_limit_holds_and_waiting_does_not_count_against
         .get(0);
     assert_eq!(failed, 0, "no attempt timed out while waiting for its turn");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_endpoint_gets_one_attempt_at_a_time_until_one_succeeds() {
+    const EVENTS: usize = 20;
+    let env = TestEnv::new(1).await;
+    let rx = Receiver::start(Behavior::SlowFail(Duration::from_millis(100))).await;
+    env.partner("acme").await;
+    env.endpoint("acme", &rx.url(), &EventType::ALL).await;
+    for i in 0..EVENTS {
+        env.change("c", None, &new_order(&format!("F-{i}"), "acme"))
+            .await;
+    }
+    // Quick retries, and a breaker that stays closed: only the failing
+    // rule limits what runs at once.
+    let _svc = env.service(&[
+        (
+            "TRACKWIRE_DELIVERY__RETRY_SCHEDULE",
+            "200ms,200ms,200ms,200ms",
+        ),
+        ("TRACKWIRE_DELIVERY__JITTER", "0"),
+        ("TRACKWIRE_BREAKER__CONSECUTIVE_FAILURES", "1000"),
+        ("TRACKWIRE_BREAKER__MIN_ATTEMPTS", "1000000"),
+    ]);
+    // The first wave goes out together, before any attempt has failed.
+    assert!(
+        eventually(WAIT, || rx.received().len() >= 16 && rx.open() == 0).await,
+        "first wave answered: {} requests",
+        rx.received().len()
+    );
+    assert!(
+        rx.peak_concurrency() > 1,
+        "a healthy start runs attempts side by side"
+    );
+    rx.reset_peak();
+    let after_first_wave = rx.received().len();
+    assert!(
+        eventually(WAIT, || rx.received().len() >= after_first_wave + 10).await,
+        "retries keep coming"
+    );
+    assert_eq!(rx.peak_concurrency(), 1, "one at a time while failing");
+
+    // One success opens them all again.
+    rx.set(Behavior::Delay(Duration::from_millis(100)));
+    assert!(
+        eventually(WAIT, || rx.peak_concurrency() > 1).await,
+        "after a success, attempts run side by side again"
+    );
+}

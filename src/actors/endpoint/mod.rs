@@ -133,6 +133,9 @@ pub struct EndpointActor {
     held: BTreeMap<i64, Held>,
     /// Attempts under way, at most `delivery.max_in_flight`.
     in_flight: usize,
+    /// The last attempt to finish failed: one attempt at a time until one
+    /// succeeds.
+    failing: bool,
     sync: Sync,
     /// Set by [`Control::Retire`]; nothing new starts.
     retired: bool,
@@ -173,6 +176,7 @@ impl EndpointActor {
             http,
             held: BTreeMap::new(),
             in_flight: 0,
+            failing: false,
             sync: Sync::behind(),
             retired: false,
             breaker,
@@ -247,6 +251,7 @@ impl Supervised for EndpointActor {
         .emit();
         self.held.clear();
         self.in_flight = 0;
+        self.failing = false;
         self.sync = Sync::behind();
         self.breaker.reset();
         self.open_since = None;

@@ -42,11 +42,16 @@ impl EndpointActor {
             self.drop_idle(ctx);
             return;
         }
-        let limit = self
-            .deps
-            .config
-            .max_in_flight
-            .saturating_sub(self.in_flight);
+        // While its last attempt failed, an endpoint gets one attempt at a
+        // time: a receiver that hangs or errors holds one connection (and one
+        // of the process's slots) instead of max_in_flight, and the next
+        // success opens them all again.
+        let concurrency = if self.failing {
+            1
+        } else {
+            self.deps.config.max_in_flight
+        };
+        let limit = concurrency.saturating_sub(self.in_flight);
         let max_age =
             chrono::Duration::from_std(self.deps.config.max_age).unwrap_or(chrono::Duration::MAX);
         let now = Utc::now();
@@ -182,6 +187,7 @@ impl EndpointActor {
     /// dead. A failed probe is not charged to the delivery's retries.
     fn finish(&mut self, id: i64, probe: bool, result: AttemptResult, ctx: &mut Context<Self>) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        self.failing = !result.acked();
         self.observe_health(&result, ctx);
         let Some(h) = self.held.get_mut(&id) else {
             self.pump(ctx);
