@@ -128,11 +128,6 @@ impl Receiver {
         self.state.peak.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Requests it is answering now.
-    pub fn open(&self) -> usize {
-        self.state.open.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
     /// Starts the peak again from the requests open now.
     pub fn reset_peak(&self) {
         use std::sync::atomic::Ordering::SeqCst;
