@@ -8,170 +8,26 @@
 //!
 //! Validation is the API's (same functions), so the two cannot disagree.
 
-use std::str::FromStr;
+mod form;
+mod view;
+
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 
 use super::error::PortalError;
 use super::html::{self, csrf_field, Esc, Nav};
-use super::session::{FormData, Posted, SignedIn};
-use crate::endpoint_url::EndpointUrl;
-use crate::http::endpoints::{description, event_types, url, DEFAULT_GRACE};
+use super::session::{Posted, SignedIn};
+use crate::http::endpoints::DEFAULT_GRACE;
 use crate::http::problem::Problem;
 use crate::http::AppState;
-use crate::schema::{EventType, SchemaVersion};
-use crate::store::endpoints::{self as store, Endpoint, EndpointChanges, NewEndpoint};
-use crate::store::health::{self, Health};
-use crate::webhook::SigningSecret;
+use crate::store::endpoints::{self as store, Endpoint};
+use crate::store::health;
+use form::{apply, fields, form_error, insert, status_of, Values};
+use view::{health_line, secret_box};
 
-/// A notice named in the query after a redirect (fixed texts only, so the
-/// query cannot put words on the page).
-#[derive(Debug, Default, Deserialize)]
-pub struct NoticeQuery {
-    /// `deleted`, `updated`, `retry`, `retried`, `delivered`.
-    pub notice: Option<String>,
-}
-
-impl NoticeQuery {
-    /// The notice's box, if any.
-    pub fn html(&self) -> String {
-        let (kind, text) = match self.notice.as_deref() {
-            Some("deleted") => ("ok", "Endpoint deleted."),
-            Some("updated") => ("ok", "Endpoint saved."),
-            Some("retry") => (
-                "ok",
-                "Retry queued: the delivery is sent again now. Reload to see the new attempt.",
-            ),
-            Some("delivered") => ("warn", "That delivery was acknowledged already."),
-            Some("retried") => (
-                "ok",
-                "Retries queued for every matching failed delivery. Reload to follow them.",
-            ),
-            _ => return String::new(),
-        };
-        html::notice(kind, text)
-    }
-}
-
-/// What an endpoint form holds (kept on a validation error, so nothing typed
-/// is lost).
-#[derive(Debug, Clone, Default)]
-struct Values {
-    url: String,
-    description: String,
-    types: Vec<String>,
-    schema_version: String,
-    enabled: bool,
-}
-
-impl Values {
-    fn from_form(form: &FormData) -> Self {
-        Values {
-            url: form.get("url").to_owned(),
-            description: form.get("description").to_owned(),
-            types: form.all("event_types"),
-            schema_version: form.get("schema_version").to_owned(),
-            enabled: form.checked("enabled"),
-        }
-    }
-
-    fn of(e: &Endpoint) -> Self {
-        Values {
-            url: e.url.clone(),
-            description: e.description.clone(),
-            types: e
-                .event_types
-                .iter()
-                .map(|t| t.as_str().to_owned())
-                .collect(),
-            schema_version: e.schema_version.as_str().to_owned(),
-            enabled: e.enabled,
-        }
-    }
-
-    /// A new endpoint's form: every event type ticked, the current schema.
-    fn fresh() -> Self {
-        Values {
-            types: EventType::ALL
-                .iter()
-                .map(|t| t.as_str().to_owned())
-                .collect(),
-            schema_version: SchemaVersion::V1.as_str().to_owned(),
-            enabled: true,
-            ..Values::default()
-        }
-    }
-}
-
-/// The fields of the add and edit forms.
-fn fields(v: &Values, new: bool) -> String {
-    let mut checks = String::new();
-    for t in EventType::ALL {
-        let name = t.as_str();
-        let checked = if v.types.iter().any(|x| x == name) {
-            " checked"
-        } else {
-            ""
-        };
-        checks.push_str(&format!(
-            r#"<label><input type="checkbox" name="event_types" value="{name}"{checked}> {name}</label>"#
-        ));
-    }
-    let extra = if new {
-        let option = |version: SchemaVersion| {
-            let s = version.as_str();
-            let selected = if v.schema_version == s {
-                " selected"
-            } else {
-                ""
-            };
-            format!(r#"<option value="{s}"{selected}>{s}</option>"#)
-        };
-        format!(
-            r#"<label for="schema_version">Payload schema</label><select id="schema_version" name="schema_version">{}{}</select>"#,
-            option(SchemaVersion::V1),
-            option(SchemaVersion::V2)
-        )
-    } else {
-        let checked = if v.enabled { " checked" } else { "" };
-        format!(
-            r#"<div class="checks"><label><input type="checkbox" name="enabled" value="1"{checked}> Enabled: receives deliveries</label></div>"#
-        )
-    };
-    format!(
-        r#"<label for="url">URL</label>
-<input type="url" id="url" name="url" value="{}" placeholder="https://example.com/webhooks/trackwire" required>
-<label for="description">Description <span class="muted small">(optional)</span></label>
-<input type="text" id="description" name="description" value="{}" maxlength="500">
-<label>Event types</label><div class="checks">{checks}</div>
-{extra}"#,
-        Esc(&v.url),
-        Esc(&v.description)
-    )
-}
-
-/// One line of health for an endpoint.
-fn health_line(h: Option<&Health>) -> String {
-    let Some(h) = h else {
-        return r#"<span class="muted small">No health recorded yet</span>"#.to_owned();
-    };
-    let rate = h
-        .ack_rate
-        .map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0));
-    let risk = if h.at_risk {
-        html::badge("bad", "at risk")
-    } else {
-        String::new()
-    };
-    let breaker = match h.breaker_state.as_str() {
-        "closed" => String::new(),
-        other => html::badge("warn", &format!("breaker {other}")),
-    };
-    format!(r#"<span class="small">ACK rate {rate}</span> {risk} {breaker}"#)
-}
+pub use view::{test_form, NoticeQuery};
 
 /// The list page, with `values` in the add form and `error` above it.
 async fn list_page(
@@ -260,57 +116,6 @@ pub async fn list(
     .await
 }
 
-/// Whether a failure is the user's to fix on the form it came from.
-fn form_error(e: &PortalError) -> Option<String> {
-    match e {
-        PortalError::Problem(
-            p @ (Problem::InvalidField { .. } | Problem::EndpointLimit { .. }),
-        ) => Some(p.to_string()),
-        _ => None,
-    }
-}
-
-fn status_of(e: &PortalError) -> StatusCode {
-    actix_web::ResponseError::status_code(e)
-}
-
-async fn insert(
-    state: &AppState,
-    partner: &str,
-    v: &Values,
-) -> Result<(Endpoint, SigningSecret), PortalError> {
-    let url: EndpointUrl = url(state, &v.url)?;
-    let types = event_types("event_types", &v.types)?;
-    let description = description(&v.description)?;
-    let schema_version = SchemaVersion::from_str(&v.schema_version)
-        .map_err(|e| Problem::invalid("schema_version", e.to_string()))?;
-    let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let created = store::insert(
-        &*tx,
-        &NewEndpoint {
-            partner_id: partner,
-            url: url.as_str(),
-            description,
-            event_types: &types,
-            schema_version,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(created)
-}
-
-/// The box that shows a secret this once.
-fn secret_box(secret: &SigningSecret) -> String {
-    format!(
-        r#"<p><strong>Signing secret</strong>, shown this once: copy it into your receiver now.</p>
-<p class="secret"><code id="secret">{}</code></p>
-<p class="muted small">Verify each request's <code>webhook-signature</code> header with it (Standard Webhooks: HMAC-SHA256 over <code>webhook-id.webhook-timestamp.body</code>).</p>"#,
-        Esc(secret.as_str())
-    )
-}
-
 /// `POST /portal/endpoints`.
 pub async fn create(
     state: web::Data<AppState>,
@@ -349,29 +154,6 @@ pub async fn create(
         Nav::Endpoints,
         &body,
     ))
-}
-
-/// The "send test event" form of an endpoint.
-pub fn test_form(session: &crate::store::portal::Session, e: &Endpoint) -> String {
-    let options: String = EventType::ALL
-        .iter()
-        .map(|t| {
-            let selected = if e.event_types.iter().min() == Some(t) {
-                " selected"
-            } else {
-                ""
-            };
-            format!(r#"<option value="{0}"{selected}>{0}</option>"#, t.as_str())
-        })
-        .collect();
-    format!(
-        r#"<form method="post" action="/portal/endpoints/{}/test">{}
-<label for="event_type">Event type</label><select id="event_type" name="event_type">{options}</select>
-<button id="send-test">Send test event</button></form>
-<p class="muted small">A synthetic payload with <code>is_test: true</code>, signed like a real delivery, sent now; you see the answer here.</p>"#,
-        Esc(&e.id),
-        csrf_field(session)
-    )
 }
 
 async fn owned(state: &AppState, signed: &SignedIn, id: &str) -> Result<Endpoint, PortalError> {
@@ -456,25 +238,6 @@ pub async fn detail(
         StatusCode::OK,
     )
     .await
-}
-
-async fn apply(state: &AppState, partner: &str, id: &str, v: &Values) -> Result<(), PortalError> {
-    let url = url(state, &v.url)?;
-    let types = event_types("event_types", &v.types)?;
-    let description = description(&v.description)?;
-    let changes = EndpointChanges {
-        url: Some(url.as_str()),
-        description: Some(description),
-        enabled: Some(v.enabled),
-        event_types: Some(&types),
-    };
-    let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    store::update(&*tx, partner, id, &changes)
-        .await?
-        .ok_or_else(|| Problem::not_found("endpoint", id))?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// `POST /portal/endpoints/{id}`.

@@ -1,0 +1,180 @@
+//! The endpoint form: what it holds (kept whole on a validation error), how
+//! it is drawn, and how its values are checked and written. The checks are
+//! the API's own functions, so the two cannot disagree.
+
+use std::str::FromStr;
+
+use actix_web::http::StatusCode;
+
+use crate::endpoint_url::EndpointUrl;
+use crate::http::endpoints::{description, event_types, url};
+use crate::http::portal::error::PortalError;
+use crate::http::portal::html::Esc;
+use crate::http::portal::session::FormData;
+use crate::http::problem::Problem;
+use crate::http::AppState;
+use crate::schema::{EventType, SchemaVersion};
+use crate::store::endpoints::{self as store, Endpoint, EndpointChanges, NewEndpoint};
+use crate::webhook::SigningSecret;
+
+/// What an endpoint form holds (kept on a validation error, so nothing typed
+/// is lost).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Values {
+    pub(super) url: String,
+    pub(super) description: String,
+    pub(super) types: Vec<String>,
+    pub(super) schema_version: String,
+    pub(super) enabled: bool,
+}
+
+impl Values {
+    pub(super) fn from_form(form: &FormData) -> Self {
+        Values {
+            url: form.get("url").to_owned(),
+            description: form.get("description").to_owned(),
+            types: form.all("event_types"),
+            schema_version: form.get("schema_version").to_owned(),
+            enabled: form.checked("enabled"),
+        }
+    }
+
+    pub(super) fn of(e: &Endpoint) -> Self {
+        Values {
+            url: e.url.clone(),
+            description: e.description.clone(),
+            types: e
+                .event_types
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
+            schema_version: e.schema_version.as_str().to_owned(),
+            enabled: e.enabled,
+        }
+    }
+
+    /// A new endpoint's form: every event type ticked, the current schema.
+    pub(super) fn fresh() -> Self {
+        Values {
+            types: EventType::ALL
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
+            schema_version: SchemaVersion::V1.as_str().to_owned(),
+            enabled: true,
+            ..Values::default()
+        }
+    }
+}
+
+/// The fields of the add and edit forms.
+pub(super) fn fields(v: &Values, new: bool) -> String {
+    let mut checks = String::new();
+    for t in EventType::ALL {
+        let name = t.as_str();
+        let checked = if v.types.iter().any(|x| x == name) {
+            " checked"
+        } else {
+            ""
+        };
+        checks.push_str(&format!(
+            r#"<label><input type="checkbox" name="event_types" value="{name}"{checked}> {name}</label>"#
+        ));
+    }
+    let extra = if new {
+        let option = |version: SchemaVersion| {
+            let s = version.as_str();
+            let selected = if v.schema_version == s {
+                " selected"
+            } else {
+                ""
+            };
+            format!(r#"<option value="{s}"{selected}>{s}</option>"#)
+        };
+        format!(
+            r#"<label for="schema_version">Payload schema</label><select id="schema_version" name="schema_version">{}{}</select>"#,
+            option(SchemaVersion::V1),
+            option(SchemaVersion::V2)
+        )
+    } else {
+        let checked = if v.enabled { " checked" } else { "" };
+        format!(
+            r#"<div class="checks"><label><input type="checkbox" name="enabled" value="1"{checked}> Enabled: receives deliveries</label></div>"#
+        )
+    };
+    format!(
+        r#"<label for="url">URL</label>
+<input type="url" id="url" name="url" value="{}" placeholder="https://example.com/webhooks/trackwire" required>
+<label for="description">Description <span class="muted small">(optional)</span></label>
+<input type="text" id="description" name="description" value="{}" maxlength="500">
+<label>Event types</label><div class="checks">{checks}</div>
+{extra}"#,
+        Esc(&v.url),
+        Esc(&v.description)
+    )
+}
+
+/// Whether a failure is the user's to fix on the form it came from.
+pub(super) fn form_error(e: &PortalError) -> Option<String> {
+    match e {
+        PortalError::Problem(
+            p @ (Problem::InvalidField { .. } | Problem::EndpointLimit { .. }),
+        ) => Some(p.to_string()),
+        _ => None,
+    }
+}
+
+pub(super) fn status_of(e: &PortalError) -> StatusCode {
+    actix_web::ResponseError::status_code(e)
+}
+
+pub(super) async fn insert(
+    state: &AppState,
+    partner: &str,
+    v: &Values,
+) -> Result<(Endpoint, SigningSecret), PortalError> {
+    let url: EndpointUrl = url(state, &v.url)?;
+    let types = event_types("event_types", &v.types)?;
+    let description = description(&v.description)?;
+    let schema_version = SchemaVersion::from_str(&v.schema_version)
+        .map_err(|e| Problem::invalid("schema_version", e.to_string()))?;
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let created = store::insert(
+        &*tx,
+        &NewEndpoint {
+            partner_id: partner,
+            url: url.as_str(),
+            description,
+            event_types: &types,
+            schema_version,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+pub(super) async fn apply(
+    state: &AppState,
+    partner: &str,
+    id: &str,
+    v: &Values,
+) -> Result<(), PortalError> {
+    let url = url(state, &v.url)?;
+    let types = event_types("event_types", &v.types)?;
+    let description = description(&v.description)?;
+    let changes = EndpointChanges {
+        url: Some(url.as_str()),
+        description: Some(description),
+        enabled: Some(v.enabled),
+        event_types: Some(&types),
+    };
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    store::update(&*tx, partner, id, &changes)
+        .await?
+        .ok_or_else(|| Problem::not_found("endpoint", id))?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! Pieces of the endpoints pages that show rather than take input: notices
+//! after a redirect, an endpoint's health line, the secret shown once, and
+//! the test-event form.
+
+use serde::Deserialize;
+
+use crate::http::portal::html::{self, csrf_field, Esc};
+use crate::schema::EventType;
+use crate::store::endpoints::Endpoint;
+use crate::store::health::Health;
+use crate::webhook::SigningSecret;
+
+/// A notice named in the query after a redirect (fixed texts only, so the
+/// query cannot put words on the page).
+#[derive(Debug, Default, Deserialize)]
+pub struct NoticeQuery {
+    /// `deleted`, `updated`, `retry`, `retried`, `delivered`.
+    pub notice: Option<String>,
+}
+
+impl NoticeQuery {
+    /// The notice's box, if any.
+    pub fn html(&self) -> String {
+        let (kind, text) = match self.notice.as_deref() {
+            Some("deleted") => ("ok", "Endpoint deleted."),
+            Some("updated") => ("ok", "Endpoint saved."),
+            Some("retry") => (
+                "ok",
+                "Retry queued: the delivery is sent again now. Reload to see the new attempt.",
+            ),
+            Some("delivered") => ("warn", "That delivery was acknowledged already."),
+            Some("retried") => (
+                "ok",
+                "Retries queued for every matching failed delivery. Reload to follow them.",
+            ),
+            _ => return String::new(),
+        };
+        html::notice(kind, text)
+    }
+}
+
+/// One line of health for an endpoint.
+pub(super) fn health_line(h: Option<&Health>) -> String {
+    let Some(h) = h else {
+        return r#"<span class="muted small">No health recorded yet</span>"#.to_owned();
+    };
+    let rate = h
+        .ack_rate
+        .map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0));
+    let risk = if h.at_risk {
+        html::badge("bad", "at risk")
+    } else {
+        String::new()
+    };
+    let breaker = match h.breaker_state.as_str() {
+        "closed" => String::new(),
+        other => html::badge("warn", &format!("breaker {other}")),
+    };
+    format!(r#"<span class="small">ACK rate {rate}</span> {risk} {breaker}"#)
+}
+
+/// The box that shows a secret this once.
+pub(super) fn secret_box(secret: &SigningSecret) -> String {
+    format!(
+        r#"<p><strong>Signing secret</strong>, shown this once: copy it into your receiver now.</p>
+<p class="secret"><code id="secret">{}</code></p>
+<p class="muted small">Verify each request's <code>webhook-signature</code> header with it (Standard Webhooks: HMAC-SHA256 over <code>webhook-id.webhook-timestamp.body</code>).</p>"#,
+        Esc(secret.as_str())
+    )
+}
+
+/// The "send test event" form of an endpoint.
+pub fn test_form(session: &crate::store::portal::Session, e: &Endpoint) -> String {
+    let options: String = EventType::ALL
+        .iter()
+        .map(|t| {
+            let selected = if e.event_types.iter().min() == Some(t) {
+                " selected"
+            } else {
+                ""
+            };
+            format!(r#"<option value="{0}"{selected}>{0}</option>"#, t.as_str())
+        })
+        .collect();
+    format!(
+        r#"<form method="post" action="/portal/endpoints/{}/test">{}
+<label for="event_type">Event type</label><select id="event_type" name="event_type">{options}</select>
+<button id="send-test">Send test event</button></form>
+<p class="muted small">A synthetic payload with <code>is_test: true</code>, signed like a real delivery, sent now; you see the answer here.</p>"#,
+        Esc(&e.id),
+        csrf_field(session)
+    )
+}
