@@ -57,15 +57,25 @@ impl EndpointActor {
         let now = Utc::now();
         let mut candidates = Vec::new();
         let mut expired = Vec::new();
+        // The oldest delivery waiting for a retry that may go next, should
+        // the breaker want a probe.
+        let mut first_waiting = None;
         {
             // A delivery waits for every earlier held delivery of its order,
             // whatever that one's state: in flight, waiting for a retry, or
             // being buried.
             let mut orders_seen: HashSet<&str> = HashSet::new();
             for (id, h) in &self.held {
-                let first_of_order = orders_seen.insert(h.delivery.order_id.as_str());
-                if !first_of_order || !matches!(h.state, HeldState::Ready) {
+                if !orders_seen.insert(h.delivery.order_id.as_str()) {
                     continue;
+                }
+                match h.state {
+                    HeldState::Ready => {}
+                    HeldState::Waiting(_) => {
+                        first_waiting.get_or_insert(*id);
+                        continue;
+                    }
+                    HeldState::InFlight | HeldState::Burying => continue,
                 }
                 // A manual retry is a person's explicit wish; the age limit
                 // only stops the pipeline from trying forever on its own.
@@ -79,26 +89,18 @@ impl EndpointActor {
         // An open breaker whose cool-down is over probes with the oldest
         // delivery that may go next, even if its own retry time (set during
         // the outage) has not come: the breaker decides when to try now.
-        if candidates.is_empty()
-            && self
-                .breaker
-                .reopens_at()
-                .is_some_and(|t| t <= Instant::now())
-        {
-            let mut orders_seen: HashSet<&str> = HashSet::new();
-            let first_waiting = self.held.iter().find_map(|(id, h)| {
-                let first = orders_seen.insert(h.delivery.order_id.as_str());
-                (first && matches!(h.state, HeldState::Waiting(_))).then_some(*id)
-            });
-            if let Some(id) = first_waiting {
-                if let Some(h) = self.held.get_mut(&id) {
-                    if let HeldState::Waiting(handle) = h.state {
-                        ctx.cancel_future(handle);
-                    }
-                    h.state = HeldState::Ready;
+        let probe_due = self
+            .breaker
+            .reopens_at()
+            .is_some_and(|t| t <= Instant::now());
+        if let Some(id) = first_waiting.filter(|_| candidates.is_empty() && probe_due) {
+            if let Some(h) = self.held.get_mut(&id) {
+                if let HeldState::Waiting(handle) = h.state {
+                    ctx.cancel_future(handle);
                 }
-                candidates.push(id);
+                h.state = HeldState::Ready;
             }
+            candidates.push(id);
         }
         // Fewer could start than may: the window holds too little ready work.
         let starving = candidates.len() < limit;
