@@ -50,7 +50,7 @@ pub struct BenchArgs {
     #[arg(
         long,
         env = "TRACKWIRE_BENCH_ADMIN_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        default_value = "postgres://trackwire:trackwire@127.0.0.1:5432/postgres"
     )]
     pub admin_url: String,
     /// `steady` and `max`: partners (P).
@@ -227,8 +227,8 @@ mod tests {
     #[test]
     fn the_database_is_replaced_in_the_url() {
         assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/postgres", "b"),
-            "postgres://postgres@127.0.0.1:5432/b"
+            with_database("postgres://trackwire:trackwire@127.0.0.1:5432/postgres", "b"),
+            "postgres://trackwire:trackwire@127.0.0.1:5432/b"
         );
         assert_eq!(
             with_database("postgres://u:p@h/postgres?sslmode=disable", "b"),

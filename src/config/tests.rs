@@ -51,7 +51,7 @@ fn defaults_load_and_validate() {
     let config = defaults();
     assert_eq!(
         config.database.url,
-        "postgres://postgres@127.0.0.1:5432/trackwire"
+        "postgres://trackwire:trackwire@127.0.0.1:5432/trackwire"
     );
     assert_eq!(config.database.pool_size, 16);
     assert_eq!(config.database.connect_timeout, Duration::from_secs(5));

@@ -20,7 +20,7 @@ use trackwire::webhook::SigningSecret;
 /// Where the test databases are created.
 pub fn admin_url() -> String {
     std::env::var("TRACKWIRE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+        .unwrap_or_else(|_| "postgres://trackwire:trackwire@127.0.0.1:5432/postgres".into())
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

@@ -26,7 +26,7 @@ use trackwire::http::{api_v1, ApiSettings, AppState};
 use trackwire::store;
 
 /// The server every test database is created on.
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const ADMIN_URL: &str = "postgres://trackwire:trackwire@127.0.0.1:5432/postgres";
 /// The operator token of every test app.
 pub const OPERATOR: &str = "operator-token-for-tests-0123456789abcdef";
 
@@ -57,7 +57,7 @@ impl TestApp {
             .batch_execute(&format!("CREATE DATABASE {db_name}"))
             .await
             .unwrap();
-        let url = format!("postgres://postgres@127.0.0.1:5432/{db_name}");
+        let url = format!("postgres://trackwire:trackwire@127.0.0.1:5432/{db_name}");
         let config = trackwire::config::load_from(
             None,
             [
