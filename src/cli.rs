@@ -102,7 +102,7 @@ pub enum EndpointCommand {
         /// Comma-separated event types, or `all`.
         #[arg(long, default_value = "all")]
         events: String,
-        /// Payload version to pin (v1 or v2); new endpoints get the newest.
+        /// Payload version to pin; by default the newest served.
         #[arg(long, default_value = SchemaVersion::LATEST.as_str())]
         schema_version: String,
         /// Free text.

@@ -55,7 +55,8 @@ pub struct EndpointIn {
     pub description: String,
     /// Event types to receive; at least one.
     pub event_types: Vec<String>,
-    /// Payload version; `v1` when absent.
+    /// Payload version; the newest served ([`SchemaVersion::default`]) when
+    /// absent.
     pub schema_version: Option<String>,
     /// Receive deliveries (default true).
     pub enabled: Option<bool>,
@@ -71,6 +72,9 @@ pub struct EndpointPatchIn {
     pub description: Option<String>,
     /// New event types (replaces the set).
     pub event_types: Option<Vec<String>>,
+    /// Move to another payload version: from the next attempt on, every
+    /// delivery (pending ones included) is rendered in it.
+    pub schema_version: Option<String>,
     /// Enable or disable.
     pub enabled: Option<bool>,
 }
@@ -155,6 +159,11 @@ pub(crate) fn url(state: &AppState, raw: &str) -> Result<EndpointUrl, Problem> {
         .map_err(|e| Problem::invalid("url", e.to_string()))
 }
 
+/// Parses a payload version, naming the field.
+pub(crate) fn schema_version(raw: &str) -> Result<SchemaVersion, Problem> {
+    SchemaVersion::from_str(raw).map_err(|e| Problem::invalid("schema_version", e.to_string()))
+}
+
 pub(crate) fn description(text: &str) -> Result<&str, Problem> {
     if text.chars().count() > MAX_DESCRIPTION {
         return Err(Problem::invalid(
@@ -210,11 +219,12 @@ async fn create(
     let url = url(&state, &body.url)?;
     let types = event_types("event_types", &body.event_types)?;
     let description = description(&body.description)?;
-    let schema_version = match &body.schema_version {
-        None => SchemaVersion::V1,
-        Some(v) => SchemaVersion::from_str(v)
-            .map_err(|e| Problem::invalid("schema_version", e.to_string()))?,
-    };
+    let schema_version = body
+        .schema_version
+        .as_deref()
+        .map(schema_version)
+        .transpose()?
+        .unwrap_or_default();
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let (mut endpoint, secret) = endpoints::insert(
@@ -274,6 +284,11 @@ async fn update(
         description,
         enabled: body.enabled,
         event_types: types.as_deref(),
+        schema_version: body
+            .schema_version
+            .as_deref()
+            .map(schema_version)
+            .transpose()?,
     };
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;

@@ -20,11 +20,12 @@ pub enum SchemaVersion {
 }
 
 impl SchemaVersion {
-    /// The version new endpoints get unless they ask for another.
-    pub const LATEST: SchemaVersion = SchemaVersion::V2;
-
     /// Every version still served, oldest first.
     pub const ALL: &'static [SchemaVersion] = &[SchemaVersion::V1, SchemaVersion::V2];
+
+    /// The newest served version: what a new endpoint gets unless it asks for
+    /// another. Derived from [`Self::ALL`], so adding a version moves it.
+    pub const LATEST: SchemaVersion = Self::ALL[Self::ALL.len() - 1];
 
     /// The wire name, e.g. `"v1"`: the payload's `schema_version` and the
     /// `webhook-schema-version` header value.
@@ -36,6 +37,14 @@ impl SchemaVersion {
     }
 }
 
+/// The version of a new endpoint that names none: the newest. The API, the
+/// portal, the CLI and the store all take it from here.
+impl Default for SchemaVersion {
+    fn default() -> Self {
+        SchemaVersion::LATEST
+    }
+}
+
 impl fmt::Display for SchemaVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -44,8 +53,14 @@ impl fmt::Display for SchemaVersion {
 
 /// A string that names no served schema version.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown schema version `{0}`: expected v1 or v2")]
+#[error("unknown schema version `{0}`: expected one of {names}", names = served_names())]
 pub struct UnknownSchemaVersion(pub String);
+
+/// The served versions' names, for messages: `v1, v2`.
+pub fn served_names() -> String {
+    let names: Vec<&str> = SchemaVersion::ALL.iter().map(|v| v.as_str()).collect();
+    names.join(", ")
+}
 
 impl FromStr for SchemaVersion {
     type Err = UnknownSchemaVersion;
@@ -74,8 +89,15 @@ mod tests {
     }
 
     #[test]
-    fn the_latest_version_is_served() {
-        assert!(SchemaVersion::ALL.contains(&SchemaVersion::LATEST));
+    fn a_new_endpoint_gets_the_newest_served_version() {
+        assert_eq!(SchemaVersion::default(), SchemaVersion::LATEST);
+        assert!(SchemaVersion::ALL
+            .iter()
+            .all(|&v| v <= SchemaVersion::LATEST));
+        assert!(
+            SchemaVersion::ALL.windows(2).all(|w| w[0] < w[1]),
+            "oldest first"
+        );
     }
 
     #[test]

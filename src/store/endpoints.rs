@@ -241,6 +241,8 @@ pub struct EndpointChanges<'a> {
     pub enabled: Option<bool>,
     /// Replaces the event types.
     pub event_types: Option<&'a [EventType]>,
+    /// Moves the endpoint to another payload version.
+    pub schema_version: Option<SchemaVersion>,
 }
 
 /// Applies `changes` to one of a partner's endpoints, in the caller's
@@ -255,7 +257,8 @@ pub async fn update(
         .execute(
             "UPDATE endpoints
              SET url = COALESCE($3, url), description = COALESCE($4, description),
-                 enabled = COALESCE($5, enabled), updated_at = now()
+                 enabled = COALESCE($5, enabled),
+                 schema_version = COALESCE($6, schema_version), updated_at = now()
              WHERE id = $1 AND partner_id = $2",
             &[
                 &id,
@@ -263,6 +266,7 @@ pub async fn update(
                 &changes.url,
                 &changes.description,
                 &changes.enabled,
+                &changes.schema_version.map(SchemaVersion::as_str),
             ],
         )
         .await?;

@@ -6,6 +6,7 @@ mod health_and_links;
 mod isolation;
 mod log_and_retry;
 mod partners;
+mod versions;
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
@@ -226,6 +227,14 @@ impl TestApp {
         store::ingest::store_events(&tx, &[event]).await.unwrap();
         tx.commit().await.unwrap();
         data.event_id
+    }
+
+    /// The connection string of the test database.
+    pub fn db_url(&self) -> String {
+        format!(
+            "postgres://trackwire:trackwire@127.0.0.1:5432/{}",
+            self.db_name
+        )
     }
 
     /// Runs SQL against the test database.

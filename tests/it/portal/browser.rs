@@ -13,10 +13,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use trackwire::dev::feed::new_order;
+use trackwire::schema::{json_schema, SchemaVersion};
 
 use super::webdriver::{free_port, Driver};
 use crate::harness::TestEnv;
-use crate::receiver::{Behavior, Receiver};
+use crate::receiver::{Behavior, Received, Receiver};
 
 const OPERATOR: &str = "operator-token-for-the-browser-test-0123456789";
 const WAIT: Duration = Duration::from_secs(30);
@@ -35,6 +36,23 @@ async fn request(method: &str, url: &str, token: Option<&str>) -> Option<(u16, V
     let status = resp.status().as_u16();
     let body = resp.into_body().collect().await.ok()?.to_bytes();
     Some((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
+}
+
+/// The endpoint was added without choosing a version: it gets v2, and its
+/// payloads validate against `schemas/v2.json`.
+fn assert_is_v2(received: &Received) {
+    let schema: Value = serde_json::from_str(json_schema(SchemaVersion::V2)).unwrap();
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("schema compiles");
+    let body = received.json();
+    let errors: Vec<String> = validator
+        .iter_errors(&body)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "not a v2 payload: {errors:?}\n{body}");
+    assert_eq!(received.header("webhook-schema-version"), "v2");
 }
 
 fn screenshots() -> PathBuf {
@@ -108,6 +126,7 @@ async fn a_new_partner_goes_live_and_retries_a_failed_event_in_chromium() {
     let first = receiver.received();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].json()["is_test"], true);
+    assert_is_v2(&first[0]);
     let summary = format!(
         "sign-in link to a verified test event: 4 pages (link, endpoints, endpoint added, \
          test result), 3 clicks, 1 required field (URL), {:.1} s driven by the test\n",

@@ -2,18 +2,16 @@
 //! it is drawn, and how its values are checked and written. The checks are
 //! the API's own functions, so the two cannot disagree.
 
-use std::str::FromStr;
-
 use actix_web::http::StatusCode;
 
 use crate::endpoint_url::EndpointUrl;
-use crate::http::endpoints::{description, event_types, url};
+use crate::http::endpoints::{description, event_types, schema_version, url};
 use crate::http::portal::error::PortalError;
 use crate::http::portal::html::Esc;
 use crate::http::portal::session::FormData;
 use crate::http::problem::Problem;
 use crate::http::AppState;
-use crate::schema::{EventType, SchemaVersion};
+use crate::schema::{EventType, Lifecycle, SchemaVersion};
 use crate::store::endpoints::{self as store, Endpoint, EndpointChanges, NewEndpoint};
 use crate::webhook::SigningSecret;
 
@@ -53,14 +51,15 @@ impl Values {
         }
     }
 
-    /// A new endpoint's form: every event type ticked, the current schema.
+    /// A new endpoint's form: every event type ticked, the version a new
+    /// endpoint gets.
     pub(super) fn fresh() -> Self {
         Values {
             types: EventType::ALL
                 .iter()
                 .map(|t| t.as_str().to_owned())
                 .collect(),
-            schema_version: SchemaVersion::V1.as_str().to_owned(),
+            schema_version: SchemaVersion::default().as_str().to_owned(),
             enabled: true,
             ..Values::default()
         }
@@ -68,7 +67,7 @@ impl Values {
 }
 
 /// The fields of the add and edit forms.
-pub(super) fn fields(v: &Values, new: bool) -> String {
+pub(super) fn fields(v: &Values, new: bool, lifecycle: &Lifecycle) -> String {
     let mut checks = String::new();
     for t in EventType::ALL {
         let name = t.as_str();
@@ -81,26 +80,18 @@ pub(super) fn fields(v: &Values, new: bool) -> String {
             r#"<label><input type="checkbox" name="event_types" value="{name}"{checked}> {name}</label>"#
         ));
     }
-    let extra = if new {
-        let option = |version: SchemaVersion| {
-            let s = version.as_str();
-            let selected = if v.schema_version == s {
-                " selected"
-            } else {
-                ""
-            };
-            format!(r#"<option value="{s}"{selected}>{s}</option>"#)
-        };
-        format!(
-            r#"<label for="schema_version">Payload schema</label><select id="schema_version" name="schema_version">{}{}</select>"#,
-            option(SchemaVersion::V1),
-            option(SchemaVersion::V2)
-        )
+    let enabled = if new {
+        String::new()
     } else {
         let checked = if v.enabled { " checked" } else { "" };
         format!(
             r#"<div class="checks"><label><input type="checkbox" name="enabled" value="1"{checked}> Enabled: receives deliveries</label></div>"#
         )
+    };
+    let hint = if new {
+        ""
+    } else {
+        r#"<p class="muted small">A new version applies from the next attempt on, to pending deliveries too; check the webhook-schema-version header to accept both while you switch.</p>"#
     };
     format!(
         r#"<label for="url">URL</label>
@@ -108,10 +99,34 @@ pub(super) fn fields(v: &Values, new: bool) -> String {
 <label for="description">Description <span class="muted small">(optional)</span></label>
 <input type="text" id="description" name="description" value="{}" maxlength="500">
 <label>Event types</label><div class="checks">{checks}</div>
-{extra}"#,
+<label for="schema_version">Payload schema</label><select id="schema_version" name="schema_version">{}</select>{hint}
+{enabled}"#,
         Esc(&v.url),
-        Esc(&v.description)
+        Esc(&v.description),
+        version_options(&v.schema_version, lifecycle),
     )
+}
+
+/// One option per served version, newest first, `selected` the current one;
+/// deprecated versions say until when they are served.
+fn version_options(selected: &str, lifecycle: &Lifecycle) -> String {
+    SchemaVersion::ALL
+        .iter()
+        .rev()
+        .map(|&version| {
+            let name = version.as_str();
+            let note = match lifecycle.deprecation(version) {
+                Some(d) => format!(
+                    " (deprecated, served until {})",
+                    d.sunset_at.format("%Y-%m-%d")
+                ),
+                None if version == SchemaVersion::LATEST => " (newest)".to_owned(),
+                None => String::new(),
+            };
+            let mark = if selected == name { " selected" } else { "" };
+            format!(r#"<option value="{name}"{mark}>{name}{note}</option>"#)
+        })
+        .collect()
 }
 
 /// Whether a failure is the user's to fix on the form it came from.
@@ -128,6 +143,14 @@ pub(super) fn status_of(e: &PortalError) -> StatusCode {
     actix_web::ResponseError::status_code(e)
 }
 
+/// The version picked on the form; `None` when the form sent none.
+fn chosen_version(raw: &str) -> Result<Option<SchemaVersion>, Problem> {
+    match raw {
+        "" => Ok(None),
+        raw => schema_version(raw).map(Some),
+    }
+}
+
 pub(super) async fn insert(
     state: &AppState,
     partner: &str,
@@ -136,8 +159,7 @@ pub(super) async fn insert(
     let url: EndpointUrl = url(state, &v.url)?;
     let types = event_types("event_types", &v.types)?;
     let description = description(&v.description)?;
-    let schema_version = SchemaVersion::from_str(&v.schema_version)
-        .map_err(|e| Problem::invalid("schema_version", e.to_string()))?;
+    let schema_version = chosen_version(&v.schema_version)?.unwrap_or_default();
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let created = store::insert(
@@ -169,6 +191,7 @@ pub(super) async fn apply(
         description: Some(description),
         enabled: Some(v.enabled),
         event_types: Some(&types),
+        schema_version: chosen_version(&v.schema_version)?,
     };
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;

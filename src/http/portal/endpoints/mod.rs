@@ -87,7 +87,7 @@ async fn list_page(
             r#"<div class="card"><form method="post" action="/portal/endpoints">{}{}<button id="create">Add endpoint</button></form>
 <p class="muted small">https is required. You get a signing secret to verify each request's <code>webhook-signature</code> header.</p></div>"#,
             csrf_field(session),
-            fields(values, true)
+            fields(values, true, &state.api.lifecycle)
         ));
     }
     Ok(html::page(
@@ -208,7 +208,7 @@ async fn detail_page(
         health = health_line(health.as_ref()),
         test = test_form(session, e),
         csrf = csrf_field(session),
-        fields = fields(values, false),
+        fields = fields(values, false, &state.api.lifecycle),
         day = DEFAULT_GRACE.as_secs(),
     );
     Ok(html::page(
