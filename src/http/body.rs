@@ -68,8 +68,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// Deserializes `body`, naming the field at fault.
+/// Deserializes `body`, naming the field at fault. The body must be a JSON
+/// object (serde would take an array for a struct, field by position), and
+/// no text in it may hold a NUL, which PostgreSQL cannot store.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Problem::MalformedBody(format!("the body is not valid JSON: {e}")))?;
+    let serde_json::Value::Object(object) = &value else {
+        return Err(Problem::MalformedBody(format!(
+            "the body must be a JSON object, not {}",
+            kind_of(&value)
+        )));
+    };
+    if let Some(field) = nul_field(object) {
+        return Err(Problem::invalid(field, NUL_MESSAGE));
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -96,6 +109,44 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     de.end()
         .map_err(|e| Problem::MalformedBody(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// What a field with a NUL character is told.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+fn kind_of(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// The path (`a.b[2]`, as serde_path_to_error writes it) of the first key
+/// or string under `object` that holds a NUL.
+fn nul_field(object: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    object.iter().find_map(|(key, value)| {
+        if key.contains('\0') {
+            return Some(key.clone());
+        }
+        nul_in(value).map(|rest| format!("{key}{rest}"))
+    })
+}
+
+/// The rest of the path to a NUL inside `value` (`""` for `value` itself).
+fn nul_in(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then(String::new),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_in(v).map(|rest| format!("[{i}]{rest}"))),
+        serde_json::Value::Object(map) => nul_field(map).map(|path| format!(".{path}")),
+        _ => None,
+    }
 }
 
 /// serde_json appends " at line 1 column 12"; the field path says more.
@@ -141,6 +192,25 @@ mod tests {
     fn missing_and_unknown_fields_are_named() {
         assert_eq!(field_of(r#"{"tags": []}"#), "url");
         assert_eq!(field_of(r#"{"url": "x", "tags": [], "extra": 1}"#), "extra");
+    }
+
+    #[test]
+    fn a_nul_is_named_wherever_it_is() {
+        assert_eq!(field_of("{\"url\": \"a\\u0000\", \"tags\": []}"), "url");
+        assert_eq!(
+            nul_in(&serde_json::json!({"a": [1, {"b": "x\u{0}"}]})).as_deref(),
+            Some(".a[1].b")
+        );
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        for body in ["[\"x\", [1]]", "null", "7"] {
+            match parse::<In>(body.as_bytes()) {
+                Err(Problem::MalformedBody(m)) => assert!(m.contains("JSON object"), "{m}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -165,6 +165,9 @@ pub(crate) fn schema_version(raw: &str) -> Result<SchemaVersion, Problem> {
 }
 
 pub(crate) fn description(text: &str) -> Result<&str, Problem> {
+    if text.contains('\0') {
+        return Err(Problem::invalid("description", super::body::NUL_MESSAGE));
+    }
     if text.chars().count() > MAX_DESCRIPTION {
         return Err(Problem::invalid(
             "description",

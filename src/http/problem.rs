@@ -203,6 +203,14 @@ impl From<StoreError> for Problem {
             StoreError::PartnerExists(id) => {
                 Problem::Conflict(format!("partner {id:?} already exists"))
             }
+            // Every text input is checked for NULs; should one slip through,
+            // it is still the caller's input, not a server failure.
+            StoreError::Db(e)
+                if e.code()
+                    == Some(&tokio_postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE) =>
+            {
+                Problem::MalformedBody(format!("text {}", super::body::NUL_MESSAGE))
+            }
             e if e.is_transient() => {
                 tracing::warn!(error = %e, "database unavailable");
                 Problem::Unavailable

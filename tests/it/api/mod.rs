@@ -1,6 +1,7 @@
 //! Admin API tests: handlers in-process (`actix_web::test`) against a real
 //! PostgreSQL database per test, with a local receiver for webhooks.
 
+mod bodies;
 mod endpoints;
 mod health_and_links;
 mod isolation;
