@@ -19,6 +19,7 @@ use super::auth::{Operator, Partner};
 use super::body::Json;
 use super::endpoint_health::HealthOut;
 use super::problem::Problem;
+use super::query::{whole_number, Query};
 use super::AppState;
 use crate::endpoint_url::EndpointUrl;
 use crate::schema::{EventType, SchemaVersion};
@@ -79,13 +80,14 @@ pub struct EndpointPatchIn {
     pub enabled: Option<bool>,
 }
 
-/// A secret rotation (query parameters).
+/// A secret rotation (query parameters, kept as strings so that a bad value
+/// gets an error naming its parameter).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RotateIn {
     /// How long the old secret keeps signing, in seconds (default a day,
     /// at most a week; 0 ends it now).
-    pub grace_period_secs: Option<u64>,
+    pub grace_period_secs: Option<String>,
 }
 
 /// An endpoint. Secrets are never listed.
@@ -319,19 +321,15 @@ async fn rotate(
     caller: Partner,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    query: web::Query<RotateIn>,
+    Query(params): Query<RotateIn>,
 ) -> Result<HttpResponse, Problem> {
-    let body = query.into_inner();
-    let grace = match body.grace_period_secs {
-        None => DEFAULT_GRACE,
-        Some(s) if Duration::from_secs(s) > MAX_GRACE => {
-            return Err(Problem::invalid(
-                "grace_period_secs",
-                format!("at most {} (a week)", MAX_GRACE.as_secs()),
-            ))
-        }
-        Some(s) => Duration::from_secs(s),
-    };
+    let secs = whole_number(
+        "grace_period_secs",
+        params.grace_period_secs.as_deref(),
+        0..=MAX_GRACE.as_secs() as i64,
+        DEFAULT_GRACE.as_secs() as i64,
+    )?;
+    let grace = Duration::from_secs(secs.unsigned_abs());
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let secret = endpoints::rotate_secret(&*tx, &caller.id, &id, grace)

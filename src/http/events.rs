@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Partner;
 use super::problem::Problem;
+use super::query::{whole_number, Query};
 use super::AppState;
 use crate::schema::{self, EventType, SchemaVersion};
 use crate::store::event_log::{self, AttemptRow, DeliveryRow, EventRow, LogFilter};
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Filters and paging of the log, as query parameters. Kept as strings so
 /// that a bad value gets an error naming its parameter.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogQueryIn {
     /// One of the six event types.
     pub event_type: Option<String>,
@@ -166,25 +168,11 @@ pub(crate) fn event_type(raw: Option<&str>) -> Result<Option<EventType>, Problem
         .transpose()
 }
 
-fn count(field: &str, raw: Option<&str>, default: i64, max: i64) -> Result<i64, Problem> {
-    let Some(raw) = raw else {
-        return Ok(default);
-    };
-    match raw.parse::<i64>() {
-        Ok(n) if (0..=max).contains(&n) => Ok(n),
-        _ => Err(Problem::invalid(
-            field,
-            format!("a whole number from 0 to {max}"),
-        )),
-    }
-}
-
 async fn list(
     caller: Partner,
     state: web::Data<AppState>,
-    query: web::Query<LogQueryIn>,
+    Query(q): Query<LogQueryIn>,
 ) -> Result<HttpResponse, Problem> {
-    let q = query.into_inner();
     let statuses = q
         .status
         .as_deref()
@@ -203,8 +191,8 @@ async fn list(
         from: time("from", q.from.as_deref())?,
         to: time("to", q.to.as_deref())?,
     };
-    let offset = count("offset", q.offset.as_deref(), 0, event_log::WINDOW)?;
-    let limit = count("limit", q.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?.max(1);
+    let offset = whole_number("offset", q.offset.as_deref(), 0..=event_log::WINDOW, 0)?;
+    let limit = whole_number("limit", q.limit.as_deref(), 1..=MAX_LIMIT, DEFAULT_LIMIT)?;
     let client = state.pool.get().await?;
     let page = event_log::list(&**client, &caller.id, &filter, offset, limit).await?;
     let shown = page.events.len() as i64;

@@ -5,6 +5,7 @@
 //! - `health`: liveness and readiness.
 //! - `problem`: every API error as an RFC 7807 document, in one place.
 //! - `body`: the JSON body extractor (size limit, field-naming errors).
+//! - `query`: query parameters, one rule for every route.
 //! - `auth`: operator token and partner API keys as extractors.
 //! - one module per resource, each with a `configure`: `partners`,
 //!   `endpoints`, `endpoint_health`, `test_events`, `events`, `retries`;
@@ -21,6 +22,7 @@ pub mod openapi;
 pub mod partners;
 pub mod portal;
 pub mod problem;
+pub mod query;
 pub mod retries;
 pub mod test_events;
 
@@ -28,9 +30,10 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix::Addr;
-use actix_web::dev::Server;
+use actix_web::dev::{Server, Service};
 use actix_web::{web, App, HttpServer};
 use deadpool_postgres::Pool;
+use futures_util::future::{ready, Either};
 
 use crate::actors::endpoint::{SsrfGuard, WebhookClient};
 use crate::actors::router::Router;
@@ -91,9 +94,16 @@ impl ApiSettings {
 pub fn api_v1(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                Problem::MalformedBody(format!("bad query string: {err}")).into()
-            }))
+            .wrap_fn(|req, srv| match query::refuse_unexpected(req.request()) {
+                Some(problem) => {
+                    let refused = req.error_response(problem).map_into_right_body();
+                    Either::Left(ready(Ok(refused)))
+                }
+                None => {
+                    let call = srv.call(req);
+                    Either::Right(async move { call.await.map(|r| r.map_into_left_body()) })
+                }
+            })
             .app_data(
                 web::PathConfig::default()
                     .error_handler(|err, _| Problem::not_found("resource", err.to_string()).into()),

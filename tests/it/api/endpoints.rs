@@ -155,7 +155,8 @@ async fn rotation_keeps_the_old_secret_signing_for_the_grace_period() {
             None,
         )
         .await;
-    assert_problem(&not_a_number, 400, "malformed-body");
+    assert_problem(&not_a_number, 422, "invalid-field");
+    assert_eq!(not_a_number.body["field"], "grace_period_secs");
     app.cleanup().await;
 }
 

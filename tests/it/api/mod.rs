@@ -7,6 +7,7 @@ mod health_and_links;
 mod isolation;
 mod log_and_retry;
 mod partners;
+mod query_params;
 mod versions;
 
 use std::sync::atomic::{AtomicU16, Ordering};
