@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use hyper::Uri;
+use url::{Host, Url};
 
 /// Longest URL accepted.
 pub const MAX_LEN: usize = 2048;
@@ -43,49 +43,69 @@ pub enum InvalidUrl {
 
 impl EndpointUrl {
     /// Validates `raw` against the rules above.
+    ///
+    /// The URL is read as the WHATWG URL standard reads it (what browsers
+    /// and most HTTP clients do), so a host written as a number
+    /// (`0x7f000001`, `2130706433`, `127.1`) is the address it stands for,
+    /// and an internationalised name is kept in its ASCII (punycode) form,
+    /// which is also what is stored and connected to.
     pub fn parse(raw: &str, allow_insecure_hosts: &[String]) -> Result<Self, InvalidUrl> {
         let raw = raw.trim();
         if raw.len() > MAX_LEN {
             return Err(InvalidUrl::TooLong);
         }
-        let uri: Uri = raw
-            .parse()
-            .map_err(|_| InvalidUrl::Malformed(raw.to_owned()))?;
-        let scheme = uri.scheme_str().ok_or(InvalidUrl::Scheme)?;
-        let authority = uri.authority().ok_or(InvalidUrl::NoHost)?;
-        if authority.as_str().contains('@') {
+        let url = Url::parse(raw).map_err(|_| InvalidUrl::Malformed(raw.to_owned()))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(InvalidUrl::Scheme);
+        }
+        if !url.username().is_empty() || url.password().is_some() {
             return Err(InvalidUrl::Credentials);
         }
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        if host.is_empty() {
+        let host = url.host().ok_or(InvalidUrl::NoHost)?;
+        let name = host_name(&host);
+        if name.is_empty() {
             return Err(InvalidUrl::NoHost);
         }
-        let allowlisted = allow_insecure_hosts
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(host));
-        match scheme {
-            "https" => {}
-            "http" if allowlisted => {}
-            "http" => return Err(InvalidUrl::NotHttps),
-            _ => return Err(InvalidUrl::Scheme),
+        let allowlisted = allow_insecure_hosts.iter().any(|h| {
+            let h = h.trim_start_matches('[').trim_end_matches(']');
+            h.eq_ignore_ascii_case(&name)
+        });
+        if url.scheme() == "http" && !allowlisted {
+            return Err(InvalidUrl::NotHttps);
         }
-        if !allowlisted {
-            let internal_name =
-                host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost");
-            let internal_ip = host.parse::<IpAddr>().is_ok_and(|ip| is_internal(&ip));
-            if internal_name || internal_ip {
-                return Err(InvalidUrl::InternalAddress(host.to_owned()));
-            }
+        if !allowlisted && is_internal_host(&host) {
+            return Err(InvalidUrl::InternalAddress(name));
         }
-        Ok(EndpointUrl(raw.to_owned()))
+        if url.as_str().len() > MAX_LEN {
+            return Err(InvalidUrl::TooLong);
+        }
+        Ok(EndpointUrl(url.into()))
     }
 
-    /// The URL.
+    /// The URL, as the standard serialises it (punycode host, numeric
+    /// hosts in dotted form).
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// The host as written in a URL, without IPv6 brackets.
+fn host_name(host: &Host<&str>) -> String {
+    match host {
+        Host::Domain(d) => d.trim_end_matches('.').to_owned(),
+        Host::Ipv4(ip) => ip.to_string(),
+        Host::Ipv6(ip) => ip.to_string(),
+    }
+}
+
+fn is_internal_host(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Host::Ipv4(ip) => is_internal(&IpAddr::V4(*ip)),
+        Host::Ipv6(ip) => is_internal(&IpAddr::V6(*ip)),
     }
 }
 
@@ -166,6 +186,43 @@ mod tests {
                 "{url}"
             );
         }
+    }
+
+    #[test]
+    fn numeric_host_forms_are_the_addresses_they_stand_for() {
+        for url in [
+            "https://0x7f000002/x", // 127.0.0.1 itself is allowlisted here
+            "https://2130706434/x",
+            "https://127.2/x",
+            "https://0177.0.0.2/x",
+            "https://0xa9fea9fe/latest",
+            "https://[::ffff:127.0.0.1]/",
+            "https://localhost./",
+        ] {
+            assert!(
+                matches!(parse(url), Err(InvalidUrl::InternalAddress(_))),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn loopback_written_as_one_number_is_refused_without_an_allowlist() {
+        for url in ["https://0x7f000001/x", "https://2130706433/x"] {
+            assert_eq!(
+                EndpointUrl::parse(url, &[]),
+                Err(InvalidUrl::InternalAddress("127.0.0.1".into())),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_internationalised_name_is_accepted_in_its_ascii_form() {
+        assert_eq!(
+            parse("https://exämple.com/hooks").unwrap().as_str(),
+            "https://xn--exmple-cua.com/hooks"
+        );
     }
 
     #[test]

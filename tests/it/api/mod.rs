@@ -8,6 +8,7 @@ mod isolation;
 mod log_and_retry;
 mod partners;
 mod query_params;
+mod urls;
 mod versions;
 
 use std::sync::atomic::{AtomicU16, Ordering};
