@@ -1,7 +1,8 @@
 //! The partner's event log.
 //!
-//! - `GET /events?event_type=&status=&from=&to=&offset=&limit=`: the last
-//!   500 events, newest first, paginated.
+//! - `GET /events?event_type=&status=&from=&to=&offset=&limit=`: matching
+//!   events newest first, paginated through the newest 500; `total` counts
+//!   every match.
 //! - `GET /events/{id}`: payload, deliveries per endpoint, every attempt.
 
 use std::str::FromStr;
@@ -196,7 +197,8 @@ async fn list(
     let client = state.pool.get().await?;
     let page = event_log::list(&**client, &caller.id, &filter, offset, limit).await?;
     let shown = page.events.len() as i64;
-    let next_offset = (offset + shown < page.total).then_some(offset + shown);
+    let reachable = page.total.min(event_log::WINDOW);
+    let next_offset = (offset + shown < reachable).then_some(offset + shown);
     let items: Vec<EventOut> = page.events.into_iter().map(EventOut::from).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "items": items,

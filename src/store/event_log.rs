@@ -7,7 +7,8 @@ use tokio_postgres::{GenericClient, Row};
 use super::StoreError;
 use crate::schema::{EventData, EventType};
 
-/// The log covers a partner's most recent events, this many.
+/// Pages of the log reach a partner's most recent matching events, this
+/// many.
 pub const WINDOW: i64 = 500;
 
 /// Where a delivery stands, as the log shows it. Derived from the stored
@@ -121,7 +122,7 @@ pub struct EventRow {
 pub struct LogPage {
     /// Newest first.
     pub events: Vec<EventRow>,
-    /// Matching events within the window.
+    /// Every matching event, also those past the pages' reach ([`WINDOW`]).
     pub total: i64,
 }
 
@@ -189,7 +190,19 @@ fn event_row(row: &Row) -> EventRow {
     }
 }
 
-/// A page of a partner's recent events matching `filter`, newest first.
+/// The events `r` of partner `$1` that match the filter `$2..$5`.
+const MATCHING_SQL: &str = "FROM events r
+     WHERE r.partner_id = $1
+       AND ($2::text IS NULL OR r.event_type = $2)
+       AND ($3::timestamptz IS NULL OR r.occurred_at >= $3)
+       AND ($4::timestamptz IS NULL OR r.occurred_at < $4)
+       AND ($5::text[] IS NULL OR EXISTS (
+            SELECT 1 FROM deliveries d
+            WHERE d.event_id = r.id AND d.partner_id = $1 AND ({STATUS}) = ANY($5)))";
+
+/// A page of a partner's events matching `filter`, newest first. Pages
+/// reach the newest [`WINDOW`] matching events; `total` counts them all,
+/// whatever the page.
 pub async fn list(
     client: &impl GenericClient,
     partner_id: &str,
@@ -197,36 +210,32 @@ pub async fn list(
     offset: i64,
     limit: i64,
 ) -> Result<LogPage, StoreError> {
-    let sql = format!(
-        "WITH recent AS (
-             SELECT id, event_type, order_id, occurred_at, ingested_at, is_test FROM events
-             WHERE partner_id = $1 ORDER BY ingested_at DESC, id DESC LIMIT {WINDOW})
-         SELECT r.*, count(*) OVER () AS total FROM recent r
-         WHERE ($2::text IS NULL OR r.event_type = $2)
-           AND ($3::timestamptz IS NULL OR r.occurred_at >= $3)
-           AND ($4::timestamptz IS NULL OR r.occurred_at < $4)
-           AND ($5::text[] IS NULL OR EXISTS (
-                SELECT 1 FROM deliveries d
-                WHERE d.event_id = r.id AND d.partner_id = $1 AND ({STATUS_SQL}) = ANY($5)))
-         ORDER BY r.ingested_at DESC, r.id DESC
-         LIMIT $6 OFFSET $7"
-    );
+    let matching = MATCHING_SQL.replace("{STATUS}", STATUS_SQL);
     let statuses: Option<Vec<&str>> = filter.statuses.map(|s| s.to_vec());
-    let rows = client
-        .query(
-            &sql,
-            &[
-                &partner_id,
-                &filter.event_type.map(EventType::as_str),
-                &filter.from,
-                &filter.to,
-                &statuses,
-                &limit,
-                &offset,
-            ],
-        )
-        .await?;
-    let total = rows.first().map_or(0, |r| r.get("total"));
+    let event_type = filter.event_type.map(EventType::as_str);
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+        &partner_id,
+        &event_type,
+        &filter.from,
+        &filter.to,
+        &statuses,
+    ];
+    let total: i64 = client
+        .query_one(&format!("SELECT count(*) {matching}"), &params)
+        .await?
+        .get(0);
+    let limit = limit.min(WINDOW - offset).max(0);
+    if limit == 0 || offset >= total {
+        return Ok(LogPage {
+            events: Vec::new(),
+            total,
+        });
+    }
+    let sql = format!(
+        "SELECT r.id, r.event_type, r.order_id, r.occurred_at, r.ingested_at, r.is_test {matching}
+         ORDER BY r.ingested_at DESC, r.id DESC LIMIT {limit} OFFSET {offset}"
+    );
+    let rows = client.query(&sql, &params).await?;
     let mut events: Vec<EventRow> = rows.iter().map(event_row).collect();
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let deliveries = deliveries_of(client, partner_id, &ids).await?;

@@ -233,7 +233,7 @@ pub async fn list(
     }
     let shown = found.events.len() as i64;
     let mut pager = format!(
-        r#"<span class="muted small">{}–{} of {} (the last {} events)</span>"#,
+        r#"<span class="muted small">{}–{} of {} (pages reach the newest {})</span>"#,
         if shown == 0 { 0 } else { offset + 1 },
         offset + shown,
         found.total,
@@ -245,7 +245,7 @@ pub async fn list(
             Esc(&q.href(page - 1))
         ));
     }
-    if offset + shown < found.total {
+    if offset + shown < found.total.min(event_log::WINDOW) {
         pager.push_str(&format!(
             r#" <a href="{}" id="older">Older →</a>"#,
             Esc(&q.href(page + 1))

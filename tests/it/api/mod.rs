@@ -6,6 +6,7 @@ mod endpoints;
 mod health_and_links;
 mod isolation;
 mod log_and_retry;
+mod paging;
 mod partners;
 mod query_params;
 mod urls;
