@@ -19,8 +19,8 @@ use super::events::{event_type, time};
 use super::problem::Problem;
 use super::AppState;
 use crate::actors::router::Retry;
-use crate::store::event_log;
 use crate::store::retries::{self, RetryFilter, RetryOne};
+use crate::store::{endpoints, event_log};
 
 /// Mounts the routes (under `/api/v1`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -66,6 +66,7 @@ async fn retry_one(
         RetryOne::AlreadyDelivered => Err(Problem::Conflict(format!(
             "delivery {delivery_id} was acknowledged already"
         ))),
+        RetryOne::EndpointDisabled { endpoint_id } => Err(disabled(&endpoint_id)),
         RetryOne::Queued { endpoint_id } => {
             notify(&state, [endpoint_id]);
             Ok(HttpResponse::Accepted().json(serde_json::json!({
@@ -98,9 +99,28 @@ async fn retry_matching(
         to: time("to", body.to.as_deref())?,
     };
     let client = state.pool.get().await?;
+    if let Some(id) = filter.endpoint_id {
+        let endpoint = endpoints::get_for_partner(&**client, &caller.id, id)
+            .await?
+            .ok_or_else(|| Problem::not_found("endpoint", id))?;
+        if !endpoint.enabled {
+            return Err(disabled(id));
+        }
+    }
     let queued = retries::retry_matching(&**client, &caller.id, &filter).await?;
+    let skipped = retries::count_matching_disabled(&**client, &caller.id, &filter).await?;
     let count = queued.len();
     let endpoints: BTreeSet<String> = queued.into_iter().collect();
     notify(&state, endpoints);
-    Ok(HttpResponse::Accepted().json(serde_json::json!({ "queued": count })))
+    Ok(HttpResponse::Accepted().json(serde_json::json!({
+        "queued": count,
+        "skipped_endpoint_disabled": skipped,
+    })))
+}
+
+/// A retry its endpoint would never send.
+pub(crate) fn disabled(endpoint_id: &str) -> Problem {
+    Problem::Conflict(format!(
+        "endpoint {endpoint_id} is disabled, so it sends nothing; enable it (PATCH /endpoints/{endpoint_id} with \"enabled\": true), then retry"
+    ))
 }

@@ -2,6 +2,7 @@
 //! events.
 
 use chrono::{DateTime, Utc};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
 
 use super::deliveries::{self, AttemptRecord, Outcome, Transition};
@@ -19,6 +20,11 @@ pub enum RetryOne {
     },
     /// It was acknowledged already; nothing to retry.
     AlreadyDelivered,
+    /// Its endpoint is disabled and would never send it; left as it is.
+    EndpointDisabled {
+        /// The endpoint it goes to.
+        endpoint_id: String,
+    },
     /// The partner has no such delivery.
     NotFound,
 }
@@ -37,17 +43,22 @@ pub async fn retry_one(
 ) -> Result<RetryOne, StoreError> {
     let sql = format!(
         "WITH target AS (
-             SELECT id, state, endpoint_id FROM deliveries
-             WHERE id = $1 AND partner_id = $2 FOR UPDATE),
+             SELECT d.id, d.state, d.endpoint_id, e.enabled FROM deliveries d
+             JOIN endpoints e ON e.id = d.endpoint_id
+             WHERE d.id = $1 AND d.partner_id = $2 FOR UPDATE OF d),
          queued AS (
              UPDATE deliveries d SET {REQUEUE_SQL}
-             FROM target t WHERE d.id = t.id AND t.state <> 'delivered' RETURNING d.id)
-         SELECT t.state, t.endpoint_id FROM target t"
+             FROM target t WHERE d.id = t.id AND t.state <> 'delivered' AND t.enabled
+             RETURNING d.id)
+         SELECT t.state, t.endpoint_id, t.enabled FROM target t"
     );
     let row = client.query_opt(&sql, &[&delivery_id, &partner_id]).await?;
     Ok(match row {
         None => RetryOne::NotFound,
         Some(r) if r.get::<_, &str>(0) == "delivered" => RetryOne::AlreadyDelivered,
+        Some(r) if !r.get::<_, bool>(2) => RetryOne::EndpointDisabled {
+            endpoint_id: r.get(1),
+        },
         Some(r) => RetryOne::Queued {
             endpoint_id: r.get(1),
         },
@@ -70,39 +81,81 @@ pub struct RetryFilter<'a> {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// Queues every matching delivery of a partner for a manual retry. Returns
-/// the endpoint of each delivery queued.
+/// The deliveries `d` (with their events `e` and endpoints `ep`) a bulk
+/// retry matches; `$1` is the partner, `$2..$6` the filter.
+const MATCHING_SQL: &str = "FROM deliveries d
+     JOIN events e ON e.id = d.event_id
+     JOIN endpoints ep ON ep.id = d.endpoint_id
+     WHERE d.partner_id = $1 AND d.state <> 'delivered'
+       AND ($3::text IS NULL OR e.event_type = $3)
+       AND ($4::text IS NULL OR d.endpoint_id = $4)
+       AND ($5::timestamptz IS NULL OR e.occurred_at >= $5)
+       AND ($6::timestamptz IS NULL OR e.occurred_at < $6)";
+
+/// Queues every matching delivery of a partner's enabled endpoints for a
+/// manual retry (a disabled endpoint would never send it). Returns the
+/// endpoint of each delivery queued.
 pub async fn retry_matching(
     client: &impl GenericClient,
     partner_id: &str,
     filter: &RetryFilter<'_>,
 ) -> Result<Vec<String>, StoreError> {
     let sql = format!(
-        "UPDATE deliveries d SET {REQUEUE_SQL}
-         FROM events e
-         WHERE e.id = d.event_id AND d.partner_id = $1 AND d.state <> 'delivered'
-           AND ({STATUS_SQL}) = ANY($2)
-           AND ($3::text IS NULL OR e.event_type = $3)
-           AND ($4::text IS NULL OR d.endpoint_id = $4)
-           AND ($5::timestamptz IS NULL OR e.occurred_at >= $5)
-           AND ($6::timestamptz IS NULL OR e.occurred_at < $6)
-         RETURNING d.endpoint_id"
+        "UPDATE deliveries u SET {REQUEUE_SQL}
+         WHERE u.id IN (SELECT d.id {MATCHING_SQL} AND ep.enabled AND ({STATUS_SQL}) = ANY($2))
+         RETURNING u.endpoint_id"
     );
-    let statuses: Vec<&str> = filter.statuses.to_vec();
-    let rows = client
-        .query(
-            &sql,
-            &[
-                &partner_id,
-                &statuses,
-                &filter.event_type.map(EventType::as_str),
-                &filter.endpoint_id,
-                &filter.from,
-                &filter.to,
-            ],
-        )
-        .await?;
+    let params = FilterParams::new(partner_id, filter);
+    let rows = client.query(&sql, &params.values()).await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// How many deliveries matching `filter` belong to disabled endpoints, which
+/// [`retry_matching`] leaves as they are.
+pub async fn count_matching_disabled(
+    client: &impl GenericClient,
+    partner_id: &str,
+    filter: &RetryFilter<'_>,
+) -> Result<i64, StoreError> {
+    let sql =
+        format!("SELECT count(*) {MATCHING_SQL} AND NOT ep.enabled AND ({STATUS_SQL}) = ANY($2)");
+    let params = FilterParams::new(partner_id, filter);
+    let row = client.query_one(&sql, &params.values()).await?;
+    Ok(row.get(0))
+}
+
+/// The bound values of [`MATCHING_SQL`].
+struct FilterParams<'a> {
+    partner_id: &'a str,
+    statuses: Vec<&'a str>,
+    event_type: Option<&'static str>,
+    endpoint_id: Option<&'a str>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+}
+
+impl<'a> FilterParams<'a> {
+    fn new(partner_id: &'a str, filter: &'a RetryFilter<'_>) -> Self {
+        FilterParams {
+            partner_id,
+            statuses: filter.statuses.to_vec(),
+            event_type: filter.event_type.map(EventType::as_str),
+            endpoint_id: filter.endpoint_id,
+            from: filter.from,
+            to: filter.to,
+        }
+    }
+
+    fn values(&self) -> [&(dyn ToSql + Sync); 6] {
+        [
+            &self.partner_id,
+            &self.statuses,
+            &self.event_type,
+            &self.endpoint_id,
+            &self.from,
+            &self.to,
+        ]
+    }
 }
 
 /// Stores a test event that was just sent to one endpoint, with its delivery

@@ -392,6 +392,9 @@ pub async fn retry(
             return Err(Problem::not_found("delivery", id.as_str()).into())
         }
         retries::RetryOne::AlreadyDelivered => "delivered",
+        retries::RetryOne::EndpointDisabled { endpoint_id } => {
+            return Err(crate::http::retries::disabled(&endpoint_id).into())
+        }
         retries::RetryOne::Queued { endpoint_id } => {
             notify(&state, [endpoint_id]);
             "retry"

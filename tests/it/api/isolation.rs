@@ -68,7 +68,7 @@ async fn partner_a_can_neither_see_nor_touch_partner_b() {
             json!({ "status": "dead", "endpoint_id": b_endpoint }),
         )
         .await;
-    assert_eq!(bulk.body["queued"], 0);
+    assert_problem(&bulk, 404, "not-found");
 
     assert_eq!(
         b_state(&app, &b_endpoint).await,

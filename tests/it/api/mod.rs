@@ -9,6 +9,7 @@ mod log_and_retry;
 mod paging;
 mod partners;
 mod query_params;
+mod retry_rules;
 mod urls;
 mod versions;
 
