@@ -223,7 +223,10 @@ pub async fn record_outcomes<O: Borrow<Outcome>>(
                  attempts = u.attempts,
                  next_attempt_at = COALESCE(u.next_at, d.next_attempt_at),
                  finished_at = CASE WHEN u.state = 'pending' THEN NULL ELSE now() END,
-                 last_error = COALESCE(u.last_error, d.last_error),
+                 -- An acknowledgement ends the story: the failures stay in
+                 -- the attempts, not on a delivered delivery.
+                 last_error = CASE WHEN u.state = 'delivered' THEN NULL
+                                   ELSE COALESCE(u.last_error, d.last_error) END,
                  charged_failures = u.charged,
                  manual_retry_requested = d.manual_retry_requested AND NOT u.manual
              FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::int[], $7::bool[])

@@ -1,9 +1,12 @@
-//! Manual retries against endpoints that cannot take them.
+//! Manual retries against endpoints that cannot take them, and what a
+//! delivered retry leaves in the log.
+
+use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode};
 use serde_json::json;
 
-use super::{assert_problem, TestApp};
+use super::{assert_problem, Receiver, TestApp};
 
 /// The id of the first delivery of `event`.
 async fn delivery_of(app: &TestApp, key: &str, event: &str) -> i64 {
@@ -88,5 +91,44 @@ async fn a_bulk_retry_naming_another_partners_or_an_unknown_endpoint_is_a_404() 
             .await;
         assert_problem(&answer, 404, "not-found");
     }
+    app.cleanup().await;
+}
+
+#[actix_web::test]
+async fn a_manual_retry_that_delivers_clears_the_last_error() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start();
+    let key = app.partner("acme").await;
+    app.endpoint(&key, &receiver.url, &["delivered"]).await;
+    let event = app.event("acme", "delivered").await;
+    app.sql(&format!(
+        "UPDATE deliveries SET state = 'dead', attempts = 4, finished_at = now(),
+                last_error = 'HTTP 500'
+         WHERE event_id = '{event}'"
+    ))
+    .await;
+    app.reload_router().await;
+    let delivery = delivery_of(&app, &key, &event).await;
+    let retried = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/deliveries/{delivery}/retry"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
+    let mut delivered = serde_json::Value::Null;
+    for _ in 0..200 {
+        let d = app.get(&format!("/api/v1/events/{event}"), &key).await;
+        delivered = d.body["event"]["deliveries"][0].clone();
+        if delivered["status"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(delivered["status"], "delivered", "{delivered}");
+    assert_eq!(delivered["last_error"], json!(null), "{delivered}");
+    receiver.stop().await;
     app.cleanup().await;
 }
