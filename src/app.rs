@@ -185,7 +185,8 @@ pub async fn run(
     );
     let ingest = ingest
         .with_dispatch(dispatch)
-        .with_lanes(config.kafka.ingest_lanes);
+        .with_lanes(config.kafka.ingest_lanes)
+        .with_tracking_pages(config.http.tracking_pages());
     let ingest = actix_rt::spawn(ingest.run(shutdown_rx));
 
     let addr = config.http.listen;

@@ -30,6 +30,7 @@ use crate::kafka::CdcConsumer;
 use crate::schema::EventData;
 use crate::store::deliveries::PendingDelivery;
 use crate::store::ingest::{self as ingest_store, NewEvent, SourcePosition};
+use crate::store::tracking::TrackingPages;
 use crate::store::StoreError;
 use crate::telemetry::events::{
     EventIngested, KafkaConsumerError, QuarantineReason, RecordQuarantined, RecordSkipped,
@@ -67,6 +68,8 @@ pub struct Ingest {
     dispatch: Option<DispatchService>,
     /// How many batches may be written at once.
     lanes: usize,
+    /// Where the built-in tracking pages are, for `tracking_url`.
+    pages: TrackingPages,
 }
 
 impl Ingest {
@@ -88,7 +91,15 @@ impl Ingest {
             linger,
             dispatch: None,
             lanes: 1,
+            pages: TrackingPages::new("http://127.0.0.1:8080"),
         }
+    }
+
+    /// Links events of partners with built-in tracking to pages under
+    /// `pages` (`http.tracking_page_base_url`).
+    pub fn with_tracking_pages(mut self, pages: TrackingPages) -> Self {
+        self.pages = pages;
+        self
     }
 
     /// Completes out_for_delivery events from the dispatch service before
@@ -304,7 +315,7 @@ impl Ingest {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let records: Vec<&Prepared> = batch.iter().collect();
-        let created = write(&tx, &records, None).await?;
+        let created = write(&tx, &records, None, &self.pages).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -319,7 +330,7 @@ impl Ingest {
         let mut client = self.pool.get().await?;
         for p in batch {
             let tx = client.transaction().await?;
-            match write(&tx, &[p], None).await {
+            match write(&tx, &[p], None, &self.pages).await {
                 Ok(c) => {
                     tx.commit().await?;
                     created.extend(c);
@@ -328,7 +339,13 @@ impl Ingest {
                 Err(e) => {
                     drop(tx);
                     let tx = client.transaction().await?;
-                    write(&tx, &[p], Some(&format!("rejected by the database: {e}"))).await?;
+                    write(
+                        &tx,
+                        &[p],
+                        Some(&format!("rejected by the database: {e}")),
+                        &self.pages,
+                    )
+                    .await?;
                     tx.commit().await?;
                 }
             }
@@ -362,6 +379,7 @@ async fn write(
     tx: &deadpool_postgres::Transaction<'_>,
     records: &[&Prepared],
     rejected: Option<&str>,
+    pages: &TrackingPages,
 ) -> Result<Vec<(String, PendingDelivery)>, StoreError> {
     let quarantines = records.iter().filter_map(|p| {
         let reason = match (&p.verdict, rejected) {
@@ -395,7 +413,7 @@ async fn write(
     let new: Vec<NewEvent<'_>> = events.iter().map(|(_, e)| *e).collect();
     // Issued together: the statements are pipelined on the connection.
     let (stored, _) = futures_util::future::try_join(
-        ingest_store::store_events(tx, &new),
+        ingest_store::store_events(tx, &new, pages),
         futures_util::future::try_join_all(quarantines),
     )
     .await?;
@@ -405,6 +423,9 @@ async fn write(
         let (p, new) = &events[event.index];
         let mut data = new.data.clone();
         data.sequence = event.sequence;
+        if event.tracking_url.is_some() {
+            data.tracking_url = event.tracking_url;
+        }
         let data = Arc::new(data);
         created.extend(event.deliveries.into_iter().map(|d| {
             (
