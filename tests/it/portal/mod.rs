@@ -4,6 +4,7 @@
 
 mod browser;
 mod isolation;
+mod tracking_browser;
 mod webdriver;
 
 use actix_web::http::{Method, StatusCode};

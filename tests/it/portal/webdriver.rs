@@ -317,6 +317,32 @@ impl Session<'_> {
         }
     }
 
+    /// Runs `script` in the page and answers what it returns.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.cmd(
+            Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Waits, without reloading, until the text of `css` contains `want`;
+    /// panics with the page's text after `timeout`.
+    pub async fn wait_in_place(&self, css: &str, want: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.text(css).await.contains(want) {
+            if Instant::now() > deadline {
+                panic!(
+                    "{want:?} did not appear in {css:?} of {}:\n{}",
+                    self.url().await,
+                    self.text("body").await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Closes the browser.
     pub async fn quit(self) {
         let _ = self
