@@ -150,7 +150,7 @@ pub fn render(merchant: &str, order: &Order, timeline: &[TimelineEntry]) -> Stri
         detail = current_detail(merchant, order.event_type, latest, timeline),
     );
     body.push_str(
-        r#"<section aria-labelledby="history"><h2 id="history">Timeline</h2><ol class="timeline">"#,
+        r#"<section aria-labelledby="history"><h2 id="history">Timeline</h2><ol class="timeline" reversed>"#,
     );
     for entry in timeline.iter().rev() {
         body.push_str(&format!(

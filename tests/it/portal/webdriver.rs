@@ -328,10 +328,21 @@ impl Session<'_> {
     }
 
     /// Waits, without reloading, until the text of `css` contains `want`;
-    /// panics with the page's text after `timeout`.
+    /// panics with the page's text after `timeout`. The text is read in one
+    /// script call, so a part of the page swapped meanwhile cannot go stale
+    /// between finding it and reading it.
     pub async fn wait_in_place(&self, css: &str, want: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
-        while !self.text(css).await.contains(want) {
+        let script = format!(
+            "const e = document.querySelector({}); return e ? e.innerText : '';",
+            Value::from(css)
+        );
+        while !self
+            .execute(&script)
+            .await
+            .as_str()
+            .is_some_and(|t| t.contains(want))
+        {
             if Instant::now() > deadline {
                 panic!(
                     "{want:?} did not appear in {css:?} of {}:\n{}",
