@@ -5,7 +5,7 @@
 mod browser;
 mod isolation;
 mod tracking_browser;
-mod webdriver;
+pub mod webdriver;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{test, web, App};

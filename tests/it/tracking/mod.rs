@@ -6,6 +6,7 @@
 mod api;
 mod dashboard;
 mod pages;
+mod pipeline;
 mod scale;
 
 use actix_web::http::{Method, StatusCode};
