@@ -182,11 +182,11 @@ pub async fn run(
         router.clone(),
         config.kafka.batch_size,
         config.kafka.batch_linger,
+        config.http.tracking_pages(),
     );
     let ingest = ingest
         .with_dispatch(dispatch)
-        .with_lanes(config.kafka.ingest_lanes)
-        .with_tracking_pages(config.http.tracking_pages());
+        .with_lanes(config.kafka.ingest_lanes);
     let ingest = actix_rt::spawn(ingest.run(shutdown_rx));
 
     let addr = config.http.listen;

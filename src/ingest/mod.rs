@@ -73,7 +73,9 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// An ingest loop over an already subscribed consumer.
+    /// An ingest loop over an already subscribed consumer. Events of
+    /// partners with built-in tracking link to their order's page under
+    /// `pages` (`http.tracking_page_base_url`).
     pub fn new(
         consumer: CdcConsumer,
         pool: Pool,
@@ -81,6 +83,7 @@ impl Ingest {
         router: Addr<Router>,
         batch_size: usize,
         linger: Duration,
+        pages: TrackingPages,
     ) -> Self {
         Ingest {
             consumer,
@@ -91,15 +94,8 @@ impl Ingest {
             linger,
             dispatch: None,
             lanes: 1,
-            pages: TrackingPages::new("http://127.0.0.1:8080"),
+            pages,
         }
-    }
-
-    /// Links events of partners with built-in tracking to pages under
-    /// `pages` (`http.tracking_page_base_url`).
-    pub fn with_tracking_pages(mut self, pages: TrackingPages) -> Self {
-        self.pages = pages;
-        self
     }
 
     /// Completes out_for_delivery events from the dispatch service before
