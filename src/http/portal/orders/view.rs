@@ -101,13 +101,15 @@ pub fn list_live(page: &ListPage) -> String {
         };
         return html::notice("info", text);
     }
+    // Status and time first: on a phone they are what shows without
+    // scrolling sideways.
     let mut out = String::from(
-        r#"<div class="scroll"><table><thead><tr><th>Order</th><th>Merchant ref</th><th>Customer</th><th>Status</th><th>Last change</th></tr></thead><tbody>"#,
+        r#"<div class="scroll"><table><thead><tr><th>Order</th><th>Status</th><th>Last change</th><th>Merchant ref</th><th>Customer</th></tr></thead><tbody>"#,
     );
     for o in &page.orders {
         let _ = write!(
             out,
-            r#"<tr class="order" data-order="{id}"><td><a href="/portal/orders/{href}">{id}</a></td><td>{reference}</td><td>{customer}</td><td class="status">{badge}</td><td class="nowrap">{at}</td></tr>"#,
+            r#"<tr class="order" data-order="{id}"><td><a href="/portal/orders/{href}">{id}</a></td><td class="status">{badge}</td><td class="nowrap">{at}</td><td>{reference}</td><td>{customer}</td></tr>"#,
             id = Esc(&o.order_id),
             href = html::query_value(&o.order_id),
             reference = Esc(o.merchant_order_ref.as_deref().unwrap_or("—")),
