@@ -182,6 +182,7 @@ pub async fn run(
         router.clone(),
         config.kafka.batch_size,
         config.kafka.batch_linger,
+        config.http.tracking_pages(),
     );
     let ingest = ingest
         .with_dispatch(dispatch)

@@ -350,6 +350,20 @@ pub struct HttpConfig {
     /// How long an operator-issued portal sign-in link stays valid.
     #[serde(deserialize_with = "duration::deserialize")]
     pub portal_link_ttl: Duration,
+    /// Public base URL of the built-in tracking pages; `None` (`""` in TOML)
+    /// means `http://` + `listen`.
+    #[serde(deserialize_with = "de::empty_as_none")]
+    pub tracking_page_base_url: Option<String>,
+}
+
+impl HttpConfig {
+    /// Where the built-in tracking pages are served, as customers reach them.
+    pub fn tracking_pages(&self) -> crate::store::tracking::TrackingPages {
+        match &self.tracking_page_base_url {
+            Some(base) => crate::store::tracking::TrackingPages::new(base),
+            None => crate::store::tracking::TrackingPages::new(&format!("http://{}", self.listen)),
+        }
+    }
 }
 
 /// The Prometheus scrape endpoint, on its own listener so that it can stay

@@ -64,6 +64,7 @@ impl fmt::Debug for HttpConfig {
                 &self.operator_token.as_ref().map(|_| MASK),
             )
             .field("portal_link_ttl", &self.portal_link_ttl)
+            .field("tracking_page_base_url", &self.tracking_page_base_url)
             .finish()
     }
 }

@@ -561,3 +561,37 @@ fn schema_and_dispatch_checks_name_the_key() {
         Some("http://dispatch:50051")
     );
 }
+
+#[test]
+fn tracking_pages_default_to_the_listener_and_take_a_public_base_url() {
+    let config = defaults();
+    assert_eq!(config.http.tracking_page_base_url, None);
+    assert_eq!(
+        config.http.tracking_pages().url("tok"),
+        "http://127.0.0.1:8080/track/tok"
+    );
+    let config = load_from(
+        None,
+        env(&[(
+            "TRACKWIRE_HTTP__TRACKING_PAGE_BASE_URL",
+            "https://track.example.com/",
+        )]),
+    )
+    .expect("valid");
+    assert_eq!(
+        config.http.tracking_pages().url("tok"),
+        "https://track.example.com/track/tok"
+    );
+    for bad in [
+        "track.example.com",
+        "https://",
+        "https://t.example/?x=1",
+        "ftp://t",
+    ] {
+        let (key, message) = invalid(load_from(
+            None,
+            env(&[("TRACKWIRE_HTTP__TRACKING_PAGE_BASE_URL", bad)]),
+        ));
+        assert_eq!(key, "http.tracking_page_base_url", "{bad}: {message}");
+    }
+}

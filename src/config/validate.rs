@@ -235,6 +235,17 @@ impl Config {
                 "must be from 1m to 7d: a sign-in link is a credential",
             ));
         }
+        if let Some(base) = &self.http.tracking_page_base_url {
+            let rest = base
+                .strip_prefix("https://")
+                .or_else(|| base.strip_prefix("http://"));
+            if !rest.is_some_and(|r| !r.is_empty() && !r.contains(['?', '#', ' '])) {
+                return Err(ConfigError::invalid(
+                    "http.tracking_page_base_url",
+                    "must be an http(s) URL without query or fragment, e.g. https://track.example.com",
+                ));
+            }
+        }
         match &self.http.operator_token {
             Some(token) if token.chars().count() < MIN_OPERATOR_TOKEN_LEN => {
                 Err(ConfigError::invalid(

@@ -8,9 +8,11 @@
 //! - `query`: query parameters, one rule for every route.
 //! - `auth`: operator token and partner API keys as extractors.
 //! - one module per resource, each with a `configure`: `partners`,
-//!   `endpoints`, `endpoint_health`, `test_events`, `events`, `retries`;
-//!   `openapi` serves the spec kept in `openapi.json`.
+//!   `endpoints`, `endpoint_health`, `test_events`, `events`, `retries`,
+//!   `tracking` (the built-in tracking toggle); `openapi` serves the spec
+//!   kept in `openapi.json`.
 //! - `portal`: the server-rendered partner portal.
+//! - `tracking_page`: the public tracking page of an order, `/track/{token}`.
 
 pub mod auth;
 pub mod body;
@@ -25,6 +27,8 @@ pub mod problem;
 pub mod query;
 pub mod retries;
 pub mod test_events;
+pub mod tracking;
+pub mod tracking_page;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -67,6 +71,8 @@ pub struct ApiSettings {
     pub lifecycle: crate::schema::Lifecycle,
     /// `http.portal_link_ttl`: how long a portal sign-in link is valid.
     pub portal_link_ttl: std::time::Duration,
+    /// `http.tracking_page_base_url`: where customers open tracking pages.
+    pub tracking_pages: crate::store::tracking::TrackingPages,
 }
 
 impl ApiSettings {
@@ -85,6 +91,7 @@ impl ApiSettings {
             excerpt_bytes: delivery.response_excerpt_bytes,
             lifecycle: crate::schema::Lifecycle::new(config.schema.v2_released),
             portal_link_ttl: config.http.portal_link_ttl,
+            tracking_pages: config.http.tracking_pages(),
         }
     }
 }
@@ -115,6 +122,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
             .configure(test_events::configure)
             .configure(events::configure)
             .configure(retries::configure)
+            .configure(tracking::configure)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(Problem::NoRoute)
             })),
@@ -130,6 +138,7 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
             .configure(health::routes)
             .configure(api_v1)
             .configure(portal::configure)
+            .configure(tracking_page::configure)
     })
     .workers(1)
     .disable_signals()

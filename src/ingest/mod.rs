@@ -30,6 +30,7 @@ use crate::kafka::CdcConsumer;
 use crate::schema::EventData;
 use crate::store::deliveries::PendingDelivery;
 use crate::store::ingest::{self as ingest_store, NewEvent, SourcePosition};
+use crate::store::tracking::TrackingPages;
 use crate::store::StoreError;
 use crate::telemetry::events::{
     EventIngested, KafkaConsumerError, QuarantineReason, RecordQuarantined, RecordSkipped,
@@ -67,10 +68,14 @@ pub struct Ingest {
     dispatch: Option<DispatchService>,
     /// How many batches may be written at once.
     lanes: usize,
+    /// Where the built-in tracking pages are, for `tracking_url`.
+    pages: TrackingPages,
 }
 
 impl Ingest {
-    /// An ingest loop over an already subscribed consumer.
+    /// An ingest loop over an already subscribed consumer. Events of
+    /// partners with built-in tracking link to their order's page under
+    /// `pages` (`http.tracking_page_base_url`).
     pub fn new(
         consumer: CdcConsumer,
         pool: Pool,
@@ -78,6 +83,7 @@ impl Ingest {
         router: Addr<Router>,
         batch_size: usize,
         linger: Duration,
+        pages: TrackingPages,
     ) -> Self {
         Ingest {
             consumer,
@@ -88,6 +94,7 @@ impl Ingest {
             linger,
             dispatch: None,
             lanes: 1,
+            pages,
         }
     }
 
@@ -304,7 +311,7 @@ impl Ingest {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let records: Vec<&Prepared> = batch.iter().collect();
-        let created = write(&tx, &records, None).await?;
+        let created = write(&tx, &records, None, &self.pages).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -319,7 +326,7 @@ impl Ingest {
         let mut client = self.pool.get().await?;
         for p in batch {
             let tx = client.transaction().await?;
-            match write(&tx, &[p], None).await {
+            match write(&tx, &[p], None, &self.pages).await {
                 Ok(c) => {
                     tx.commit().await?;
                     created.extend(c);
@@ -328,7 +335,13 @@ impl Ingest {
                 Err(e) => {
                     drop(tx);
                     let tx = client.transaction().await?;
-                    write(&tx, &[p], Some(&format!("rejected by the database: {e}"))).await?;
+                    write(
+                        &tx,
+                        &[p],
+                        Some(&format!("rejected by the database: {e}")),
+                        &self.pages,
+                    )
+                    .await?;
                     tx.commit().await?;
                 }
             }
@@ -362,6 +375,7 @@ async fn write(
     tx: &deadpool_postgres::Transaction<'_>,
     records: &[&Prepared],
     rejected: Option<&str>,
+    pages: &TrackingPages,
 ) -> Result<Vec<(String, PendingDelivery)>, StoreError> {
     let quarantines = records.iter().filter_map(|p| {
         let reason = match (&p.verdict, rejected) {
@@ -395,7 +409,7 @@ async fn write(
     let new: Vec<NewEvent<'_>> = events.iter().map(|(_, e)| *e).collect();
     // Issued together: the statements are pipelined on the connection.
     let (stored, _) = futures_util::future::try_join(
-        ingest_store::store_events(tx, &new),
+        ingest_store::store_events(tx, &new, pages),
         futures_util::future::try_join_all(quarantines),
     )
     .await?;
@@ -405,6 +419,9 @@ async fn write(
         let (p, new) = &events[event.index];
         let mut data = new.data.clone();
         data.sequence = event.sequence;
+        if event.tracking_url.is_some() {
+            data.tracking_url = event.tracking_url;
+        }
         let data = Arc::new(data);
         created.extend(event.deliveries.into_iter().map(|d| {
             (

@@ -6,6 +6,7 @@ use tokio_postgres::GenericClient;
 
 use super::Transaction;
 
+use super::tracking::{self, TrackingPages};
 use super::StoreError;
 use crate::schema::EventData;
 
@@ -53,6 +54,9 @@ pub struct StoredEvent {
     pub sequence: i64,
     /// Its deliveries, in id order.
     pub deliveries: Vec<CreatedDelivery>,
+    /// The built-in tracking page it links to, when its partner has built-in
+    /// tracking on and no template gave a `tracking_url`.
+    pub tracking_url: Option<String>,
 }
 
 /// Stores a batch of events, in the caller's transaction, with a fixed
@@ -74,20 +78,32 @@ pub struct StoredEvent {
 /// are locked against deletion until the transaction ends, so an endpoint
 /// deleted meanwhile takes these deliveries with it.
 ///
-/// Both statements are prepared once per pooled connection: ingest runs them
+/// Events of partners with built-in tracking on also update their order's
+/// status and timeline ([`tracking::record_batch`]) and link to its page
+/// under `pages`. Which partners those are is asked alongside the first
+/// statement, so other batches wait for no extra round trip.
+///
+/// The statements are prepared once per pooled connection: ingest runs them
 /// for every batch, and parsing and planning them each time cost PostgreSQL
 /// more than running them.
 pub async fn store_events(
     tx: &Transaction<'_>,
     events: &[NewEvent<'_>],
+    pages: &TrackingPages,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let fresh = assign_sequences(tx, events).await?;
+    let partners = tracking::partners_of(events);
+    let (fresh, tracked) = futures_util::future::try_join(
+        assign_sequences(tx, events),
+        tracking::tracked_partners(tx, &partners),
+    )
+    .await?;
     if fresh.is_empty() {
         return Ok(Vec::new());
     }
+    let mut links = tracking::record_batch(tx, events, &fresh, &tracked, pages).await?;
     let mut ids = Vec::with_capacity(fresh.len());
     let mut partners = Vec::with_capacity(fresh.len());
     let mut orders = Vec::with_capacity(fresh.len());
@@ -108,7 +124,7 @@ pub async fn store_events(
         types.push(e.data.event_type.as_str());
         occurred.push(e.data.occurred_at);
         is_test.push(e.data.is_test);
-        data.push(with_sequence(e.data, sequence)?);
+        data.push(with_sequence(e.data, sequence, links.get(&index))?);
         topics.push(e.source.map(|s| s.topic.as_str()));
         partitions.push(e.source.map(|s| s.partition));
         offsets.push(e.source.map(|s| s.offset));
@@ -174,6 +190,7 @@ pub async fn store_events(
             index,
             sequence,
             deliveries: Vec::new(),
+            tracking_url: links.remove(&index),
         })
         .collect();
     for row in rows {
@@ -247,12 +264,19 @@ async fn assign_sequences(
 }
 
 /// The event as stored in `events.data`: the payloads are built from it.
-fn with_sequence(data: &EventData, sequence: i64) -> Result<serde_json::Value, StoreError> {
+fn with_sequence(
+    data: &EventData,
+    sequence: i64,
+    tracking_url: Option<&String>,
+) -> Result<serde_json::Value, StoreError> {
     let mut json = serde_json::to_value(data).map_err(|e| StoreError::Corrupt {
         table: "events",
         message: e.to_string(),
     })?;
     json["sequence"] = sequence.into();
+    if let Some(url) = tracking_url {
+        json["tracking_url"] = url.as_str().into();
+    }
     Ok(json)
 }
 

@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_hot_path_keys.sql",
         sql: include_str!("../../migrations/0007_hot_path_keys.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_built_in_tracking.sql",
+        sql: include_str!("../../migrations/0009_built_in_tracking.sql"),
+    },
 ];
 
 /// Serialises concurrent `migrate` runs (several processes starting at once).

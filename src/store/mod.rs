@@ -11,9 +11,11 @@ pub mod health;
 pub mod ingest;
 pub mod listen;
 pub mod migrate;
+pub mod orders;
 pub mod partners;
 pub mod portal;
 pub mod retries;
+pub mod tracking;
 
 use std::time::Duration;
 

@@ -16,6 +16,11 @@ fn event(event_type: EventType, partner: &str, order: &str, n: u32) -> EventData
     data
 }
 
+/// Where the tracking pages of these tests are.
+pub fn pages() -> store::tracking::TrackingPages {
+    store::tracking::TrackingPages::new("https://track.test")
+}
+
 async fn store(pool: &deadpool_postgres::Pool, events: &[EventData]) -> Vec<StoredEvent> {
     let new: Vec<NewEvent<'_>> = events
         .iter()
@@ -27,7 +32,9 @@ async fn store(pool: &deadpool_postgres::Pool, events: &[EventData]) -> Vec<Stor
         .collect();
     let mut client = pool.get().await.unwrap();
     let tx = client.transaction().await.unwrap();
-    let stored = store::ingest::store_events(&tx, &new).await.unwrap();
+    let stored = store::ingest::store_events(&tx, &new, &pages())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     stored
 }

@@ -95,6 +95,10 @@ pub enum Nav {
     Events,
     /// Health page.
     Health,
+    /// Orders dashboard (built-in tracking).
+    Orders,
+    /// Built-in tracking setting.
+    Tracking,
     /// Pages outside the navigation (sign-in, errors).
     None,
 }
@@ -119,11 +123,13 @@ pub fn page(
                 format!(r#"<a href="{href}"{current}>{label}</a>"#)
             };
             format!(
-                r#"<nav>{}{}{}</nav>
+                r#"<nav>{}{}{}{}{}</nav>
 <form method="post" action="/portal/logout" class="signout">{}<span class="who">{}</span> <button class="link">Sign out</button></form>"#,
                 link(Nav::Endpoints, "/portal/endpoints", "Endpoints"),
                 link(Nav::Events, "/portal/events", "Event log"),
                 link(Nav::Health, "/portal/health", "Health"),
+                link(Nav::Orders, "/portal/orders", "Orders"),
+                link(Nav::Tracking, "/portal/tracking", "Built-in tracking"),
                 csrf_field(s),
                 Esc(&s.partner_name),
             )

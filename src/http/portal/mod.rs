@@ -8,7 +8,9 @@
 //! - `html`: layout, style sheet, escaping; `chart`: the SVG health chart.
 //! - `session`: cookies, the signed-in and form extractors; `error`: failures
 //!   as pages.
-//! - one file per page: `login`, `endpoints`, `test_event`, `events`, `health`.
+//! - one file per page: `login`, `endpoints`, `test_event`, `events`, `health`,
+//!   `tracking` (the built-in tracking setting); `orders`, the live orders
+//!   dashboard of built-in tracking.
 
 pub mod chart;
 pub mod endpoints;
@@ -17,8 +19,10 @@ pub mod events;
 pub mod health;
 pub mod html;
 pub mod login;
+pub mod orders;
 pub mod session;
 pub mod test_event;
+pub mod tracking;
 
 use actix_web::web;
 
@@ -51,6 +55,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/events/{id}", web::get().to(events::detail))
             .route("/deliveries/retry", web::post().to(events::retry_matching))
             .route("/deliveries/{id}/retry", web::post().to(events::retry))
-            .route("/health", web::get().to(health::page)),
+            .route("/health", web::get().to(health::page))
+            .route("/tracking", web::get().to(tracking::page))
+            .route("/tracking", web::post().to(tracking::set))
+            .route("/orders", web::get().to(orders::list))
+            .route("/live/orders", web::get().to(orders::list_live))
+            .route("/live/orders/{id}", web::get().to(orders::detail_live))
+            .route("/static/live.js", web::get().to(orders::script))
+            .route("/orders/{id}", web::get().to(orders::detail))
+            .route("/orders/{id}/new-link", web::post().to(orders::new_link)),
     );
 }

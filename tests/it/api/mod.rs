@@ -229,7 +229,9 @@ impl TestApp {
             source: None,
             dispatch_outcome: None,
         };
-        store::ingest::store_events(&tx, &[event]).await.unwrap();
+        store::ingest::store_events(&tx, &[event], &crate::ingest_store::pages())
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         data.event_id
     }

@@ -23,7 +23,7 @@ const OPERATOR: &str = "operator-token-for-the-browser-test-0123456789";
 const WAIT: Duration = Duration::from_secs(30);
 
 /// One HTTP request to the service; the status and the body as JSON.
-async fn request(method: &str, url: &str, token: Option<&str>) -> Option<(u16, Value)> {
+pub async fn request(method: &str, url: &str, token: Option<&str>) -> Option<(u16, Value)> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut req = hyper::Request::builder().method(method).uri(url);
     if let Some(token) = token {
@@ -55,7 +55,7 @@ fn assert_is_v2(received: &Received) {
     assert_eq!(received.header("webhook-schema-version"), "v2");
 }
 
-fn screenshots() -> PathBuf {
+pub fn screenshots() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/portal-screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     dir

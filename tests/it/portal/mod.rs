@@ -4,8 +4,9 @@
 
 mod browser;
 mod isolation;
+mod tracking_browser;
 mod versions;
-mod webdriver;
+pub mod webdriver;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{test, web, App};

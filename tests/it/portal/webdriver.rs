@@ -317,6 +317,43 @@ impl Session<'_> {
         }
     }
 
+    /// Runs `script` in the page and answers what it returns.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.cmd(
+            Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Waits, without reloading, until the text of `css` contains `want`;
+    /// panics with the page's text after `timeout`. The text is read in one
+    /// script call, so a part of the page swapped meanwhile cannot go stale
+    /// between finding it and reading it.
+    pub async fn wait_in_place(&self, css: &str, want: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let script = format!(
+            "const e = document.querySelector({}); return e ? e.innerText : '';",
+            Value::from(css)
+        );
+        while !self
+            .execute(&script)
+            .await
+            .as_str()
+            .is_some_and(|t| t.contains(want))
+        {
+            if Instant::now() > deadline {
+                panic!(
+                    "{want:?} did not appear in {css:?} of {}:\n{}",
+                    self.url().await,
+                    self.text("body").await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Closes the browser.
     pub async fn quit(self) {
         let _ = self
