@@ -227,7 +227,10 @@ mod tests {
     #[test]
     fn the_database_is_replaced_in_the_url() {
         assert_eq!(
-            with_database("postgres://trackwire:trackwire@127.0.0.1:5432/postgres", "b"),
+            with_database(
+                "postgres://trackwire:trackwire@127.0.0.1:5432/postgres",
+                "b"
+            ),
             "postgres://trackwire:trackwire@127.0.0.1:5432/b"
         );
         assert_eq!(

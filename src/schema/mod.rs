@@ -38,7 +38,7 @@ pub use event_type::{EventType, UnknownEventType};
 pub use lifecycle::{Deprecation, Lifecycle};
 pub use mask::mask_phone;
 pub use scope::ScopedField;
-pub use synthetic::synthetic;
+pub use synthetic::{synthetic, LiveShape};
 pub use tracking::{InvalidTrackingUrlTemplate, TrackingUrlTemplate};
 pub use version::{SchemaVersion, UnknownSchemaVersion};
 
