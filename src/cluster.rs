@@ -6,7 +6,11 @@
 //! aims for an even share of the shards among the live members; a process
 //! that dies stops renewing, and the survivors claim its shards once the
 //! leases expire. The router runs endpoint actors only for owned shards, so
-//! no delivery is attempted by two processes at once.
+//! no delivery is attempted by two processes at once. A process that
+//! restarts in place takes its predecessor's name and so its leases at once
+//! (see [`identity`]).
+
+mod identity;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -33,11 +37,9 @@ pub fn shard_of(endpoint_id: &str, shards: u32) -> u32 {
 
 /// A name for this process in the cluster, unique per start.
 pub fn member_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "host".into());
     format!(
-        "{host}-{}-{:08x}",
+        "{}-{}-{:08x}",
+        identity::host_name(),
         std::process::id(),
         rand::random::<u32>()
     )
@@ -53,16 +55,20 @@ pub async fn run(
     router: Addr<Router>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let member = member_id();
+    let mut identity = identity::Identity::take(&pool).await;
     let mut owned: BTreeSet<u32> = BTreeSet::new();
     let mut last_renewed = Instant::now();
     let mut prepared = false;
     // Past this since the last successful renewal, another process may
     // already hold our shards: stop before that can happen.
     let keep_for = config.lease.saturating_sub(config.heartbeat);
-    tracing::info!(%member, shards = config.shards, "joining the cluster");
+    tracing::info!(member = %identity.member, shards = config.shards, "joining the cluster");
     loop {
         let started = Instant::now();
+        if !identity.still_held().await {
+            identity = rejoin(identity, &mut owned, attempt_timeout, &router, &pool).await;
+        }
+        let member = identity.member.clone();
         match balance(
             &pool,
             &config,
@@ -97,10 +103,34 @@ pub async fn run(
         }
     }
     if let Ok(client) = pool.get().await {
-        if let Err(error) = leases::leave(&**client, &member).await {
+        if let Err(error) = leases::leave(&**client, &identity.member).await {
             tracing::warn!(%error, "could not release shard leases; they expire on their own");
         }
     }
+}
+
+/// The session holding this process's name ended (the database restarted,
+/// the connection broke), so another process may take the name and its
+/// leases: stop delivering for them, let the attempts finish, and take a
+/// name again.
+async fn rejoin(
+    lost: identity::Identity,
+    owned: &mut BTreeSet<u32>,
+    attempt_timeout: Duration,
+    router: &Addr<Router>,
+    pool: &Pool,
+) -> identity::Identity {
+    tracing::error!(member = %lost.member, "lost the session holding the member name; handing every endpoint over");
+    let retired = router
+        .send(SetShards(Some(BTreeSet::new())))
+        .await
+        .unwrap_or_default();
+    owned.clear();
+    wait_idle(&retired, attempt_timeout).await;
+    drop(lost);
+    let identity = identity::Identity::take(pool).await;
+    tracing::info!(member = %identity.member, "rejoining the cluster");
+    identity
 }
 
 /// One heartbeat: renew, then give back or claim shards towards an even
