@@ -52,6 +52,10 @@ pub struct DeliveryOut {
     pub id: i64,
     /// Where to.
     pub endpoint_id: String,
+    /// The endpoint was deleted; its deliveries are kept as history.
+    pub endpoint_deleted: bool,
+    /// The payload version the endpoint receives.
+    pub schema_version: SchemaVersion,
     /// `pending`, `retrying`, `delivered` or `dead`.
     pub status: &'static str,
     /// Attempts made.
@@ -69,6 +73,8 @@ impl From<DeliveryRow> for DeliveryOut {
         DeliveryOut {
             id: d.id,
             endpoint_id: d.endpoint_id,
+            endpoint_deleted: d.endpoint_deleted,
+            schema_version: d.schema_version,
             status: d.status.as_str(),
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,

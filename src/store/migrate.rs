@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_hot_path_keys.sql",
         sql: include_str!("../../migrations/0007_hot_path_keys.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_endpoint_history.sql",
+        sql: include_str!("../../migrations/0008_endpoint_history.sql"),
+    },
 ];
 
 /// Serialises concurrent `migrate` runs (several processes starting at once).

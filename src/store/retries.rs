@@ -37,8 +37,10 @@ pub async fn retry_one(
 ) -> Result<RetryOne, StoreError> {
     let sql = format!(
         "WITH target AS (
-             SELECT id, state, endpoint_id FROM deliveries
-             WHERE id = $1 AND partner_id = $2 FOR UPDATE),
+             -- A deleted endpoint's deliveries are history, not work.
+             SELECT d.id, d.state, d.endpoint_id FROM deliveries d
+             JOIN endpoints x ON x.id = d.endpoint_id
+             WHERE d.id = $1 AND d.partner_id = $2 FOR UPDATE OF d),
          queued AS (
              UPDATE deliveries d SET {REQUEUE_SQL}
              FROM target t WHERE d.id = t.id AND t.state <> 'delivered' RETURNING d.id)
@@ -86,6 +88,7 @@ pub async fn retry_matching(
            AND ($4::text IS NULL OR d.endpoint_id = $4)
            AND ($5::timestamptz IS NULL OR e.occurred_at >= $5)
            AND ($6::timestamptz IS NULL OR e.occurred_at < $6)
+           AND EXISTS (SELECT 1 FROM endpoints x WHERE x.id = d.endpoint_id)
          RETURNING d.endpoint_id"
     );
     let statuses: Vec<&str> = filter.statuses.to_vec();

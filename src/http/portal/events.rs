@@ -7,7 +7,6 @@
 //! - `POST /portal/deliveries/{id}/retry`, and `POST /portal/deliveries/retry`
 //!   for every failed delivery the log's filters match.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 
 use actix_web::http::StatusCode;
@@ -24,7 +23,7 @@ use crate::http::retries::notify;
 use crate::http::AppState;
 use crate::schema::{self, EventType, SchemaVersion};
 use crate::store::event_log::{self, AttemptRow, DeliveryRow, LogFilter};
-use crate::store::{endpoints, retries};
+use crate::store::retries;
 
 /// Events per page.
 const PAGE: i64 = 25;
@@ -285,6 +284,19 @@ fn attempts_table(attempts: &[&AttemptRow]) -> String {
     )
 }
 
+/// Where a delivery went; a deleted endpoint is marked so.
+fn endpoint_label(d: &event_log::DeliveryRow) -> String {
+    if d.endpoint_deleted {
+        format!(
+            "{} {}",
+            Esc(&d.endpoint_url),
+            html::badge("warn", "deleted endpoint")
+        )
+    } else {
+        Esc(&d.endpoint_url).to_string()
+    }
+}
+
 /// `GET /portal/events/{id}`.
 pub async fn detail(
     state: web::Data<AppState>,
@@ -297,11 +309,6 @@ pub async fn detail(
     let detail = event_log::detail(&**client, signed.partner(), &id)
         .await?
         .ok_or_else(|| Problem::not_found("event", id.as_str()))?;
-    let urls: HashMap<String, String> = endpoints::list_for_partner(&**client, signed.partner())
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e.url))
-        .collect();
     let payload: serde_json::Value =
         serde_json::from_slice(&schema::render(&detail.data, SchemaVersion::V1))
             .map_err(Problem::internal)?;
@@ -342,7 +349,7 @@ pub async fn detail(
 {retry}<h3 class="small muted">Attempts</h3>{attempts}</div>"#,
             id = d.id,
             badge = html::status_badge(status),
-            url = Esc(urls.get(&d.endpoint_id).map_or("(deleted endpoint)", |u| u.as_str())),
+            url = endpoint_label(d),
             attempts = attempts_table(&attempts),
         ));
     }

@@ -2,5 +2,6 @@
 //! event log's history and payloads, restarts and suspensions, the command
 //! line. Real PostgreSQL, real HTTP on loopback, the binary where it matters.
 
+mod history;
 mod restart;
 mod test_events;
