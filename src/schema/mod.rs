@@ -55,6 +55,20 @@ pub fn render(data: &EventData, version: SchemaVersion) -> Vec<u8> {
     }
 }
 
+/// What the event log shows of an OTP.
+pub const HIDDEN_OTP: &str = "•••• (hidden)";
+
+/// The payload `data` was sent as in `version`, with the OTP replaced by
+/// [`HIDDEN_OTP`]: the event log shows partners what their endpoint
+/// received, but a page or an API answer is not where an OTP belongs.
+pub fn render_for_log(data: &EventData, version: SchemaVersion) -> Vec<u8> {
+    let mut shown = data.clone();
+    if shown.delivery_otp.is_some() {
+        shown.delivery_otp = Some(Otp::new(HIDDEN_OTP));
+    }
+    render(&shown, version)
+}
+
 /// The JSON Schema (draft 2020-12) of `version`'s payload, as published to partners.
 pub fn json_schema(version: SchemaVersion) -> &'static str {
     match version {

@@ -21,7 +21,7 @@ use super::session::{Posted, SignedIn};
 use crate::http::problem::Problem;
 use crate::http::retries::notify;
 use crate::http::AppState;
-use crate::schema::{self, EventType, SchemaVersion};
+use crate::schema::{self, EventData, EventType, SchemaVersion};
 use crate::store::event_log::{self, AttemptRow, DeliveryRow, LogFilter};
 use crate::store::retries;
 
@@ -31,12 +31,24 @@ const PAGE: i64 = 25;
 /// The payload as pretty JSON, with `delivery_otp` masked: the page may be
 /// on a shared screen, and the log never needs the code itself.
 pub fn masked_payload(mut payload: serde_json::Value) -> String {
-    if let Some(otp) = payload.get_mut("delivery_otp") {
-        if otp.is_string() {
-            *otp = serde_json::Value::String("•••• (hidden)".to_owned());
+    // v1 keeps it at the top, v2 in the `delivery` group.
+    for at in ["/delivery_otp", "/delivery/otp"] {
+        if let Some(otp) = payload.pointer_mut(at).filter(|otp| otp.is_string()) {
+            *otp = serde_json::Value::String(schema::HIDDEN_OTP.to_owned());
         }
     }
     serde_json::to_string_pretty(&payload).unwrap_or_default()
+}
+
+/// What an endpoint of `version` received for `data`, its OTP hidden, as a
+/// titled block.
+fn payload_block(data: &EventData, version: SchemaVersion) -> Result<String, Problem> {
+    let payload: serde_json::Value = serde_json::from_slice(&schema::render_for_log(data, version))
+        .map_err(Problem::internal)?;
+    Ok(format!(
+        r#"<h3 class="small muted">Payload (schema {version}; the delivery OTP is hidden here)</h3><pre class="payload">{}</pre>"#,
+        Esc(&masked_payload(payload))
+    ))
 }
 
 /// The log's filters, as the form sends them.
@@ -285,7 +297,7 @@ fn attempts_table(attempts: &[&AttemptRow]) -> String {
 }
 
 /// Where a delivery went; a deleted endpoint is marked so.
-fn endpoint_label(d: &event_log::DeliveryRow) -> String {
+fn endpoint_label(d: &DeliveryRow) -> String {
     if d.endpoint_deleted {
         format!(
             "{} {}",
@@ -309,9 +321,6 @@ pub async fn detail(
     let detail = event_log::detail(&**client, signed.partner(), &id)
         .await?
         .ok_or_else(|| Problem::not_found("event", id.as_str()))?;
-    let payload: serde_json::Value =
-        serde_json::from_slice(&schema::render(&detail.data, SchemaVersion::V1))
-            .map_err(Problem::internal)?;
     let e = &detail.event;
     let mut deliveries = String::new();
     for d in &e.deliveries {
@@ -346,8 +355,9 @@ pub async fn detail(
         };
         deliveries.push_str(&format!(
             r#"<div class="card delivery" id="delivery-{id}"><div><span class="status">{badge}</span> to <strong>{url}</strong></div>{next}{last_error}
-{retry}<h3 class="small muted">Attempts</h3>{attempts}</div>"#,
+{retry}<h3 class="small muted">Attempts</h3>{attempts}{payload}</div>"#,
             id = d.id,
+            payload = payload_block(&detail.data, d.schema_version)?,
             badge = html::status_badge(status),
             url = endpoint_label(d),
             attempts = attempts_table(&attempts),
@@ -355,6 +365,7 @@ pub async fn detail(
     }
     if e.deliveries.is_empty() {
         deliveries = html::notice("info", "No endpoint takes this event type.");
+        deliveries.push_str(&payload_block(&detail.data, SchemaVersion::V2)?);
     }
     let test = if e.is_test {
         html::badge("info", "test")
@@ -370,7 +381,6 @@ pub async fn detail(
 <div><span>Received</span>{ingested}</div>
 </div></div>
 <h2>Deliveries</h2>{deliveries}
-<h2>Payload <span class="muted small">(schema v1; the delivery OTP is hidden here)</span></h2><div class="card"><pre>{payload}</pre></div>
 <p><a href="/portal/events">Back to the event log</a></p>"#,
         kind = Esc(&e.event_type),
         notice = query.html(),
@@ -378,7 +388,6 @@ pub async fn detail(
         order = Esc(&e.order_id),
         occurred = html::time(e.occurred_at),
         ingested = html::time(e.ingested_at),
-        payload = Esc(&masked_payload(payload)),
     );
     Ok(html::ok("Event", session, Nav::Events, &body))
 }

@@ -3,5 +3,6 @@
 //! line. Real PostgreSQL, real HTTP on loopback, the binary where it matters.
 
 mod history;
+mod payloads;
 mod restart;
 mod test_events;
