@@ -70,6 +70,8 @@ pub struct LogQuery {
     pub page: Option<i64>,
     /// A notice after a redirect.
     pub notice: Option<String>,
+    /// With the `retried` notice: how many were queued.
+    pub queued: Option<String>,
 }
 
 /// The statuses the filter offers.
@@ -194,6 +196,7 @@ pub async fn list(
     let session = &signed.session;
     let notice = NoticeQuery {
         notice: q.notice.clone(),
+        queued: q.queued.clone(),
     };
     let mut body = format!("<h1>Event log</h1>{}{}", notice.html(), q.form());
     let filter = match q.filter() {
@@ -465,11 +468,14 @@ pub async fn retry_matching(
         },
     )
     .await?;
+    let count = queued.len();
     let endpoints: std::collections::BTreeSet<String> = queued.into_iter().collect();
     notify(&state, endpoints);
+    // Back to the same filtered log, status included, saying how many went.
     Ok(html::see_other(&format!(
-        "/portal/events?event_type={}&from={}&to={}&notice=retried",
+        "/portal/events?event_type={}&status={}&from={}&to={}&notice=retried&queued={count}",
         html::query_value(&q.event_type),
+        html::query_value(&q.status),
         html::query_value(&q.from),
         html::query_value(&q.to),
     )))

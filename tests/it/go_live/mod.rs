@@ -5,5 +5,6 @@
 mod cli;
 mod history;
 mod payloads;
+mod portal_retry;
 mod restart;
 mod test_events;
