@@ -2,6 +2,7 @@
 //! event log's history and payloads, restarts and suspensions, the command
 //! line. Real PostgreSQL, real HTTP on loopback, the binary where it matters.
 
+mod ack_window;
 mod cli;
 mod history;
 mod payloads;
