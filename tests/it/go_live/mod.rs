@@ -8,4 +8,5 @@ mod history;
 mod payloads;
 mod portal_retry;
 mod restart;
+mod suspension;
 mod test_events;
