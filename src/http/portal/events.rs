@@ -232,7 +232,7 @@ pub async fn list(
                     String::new()
                 };
                 format!(
-                    r#"<tr class="event"><td class="nowrap">{time}</td><td><a href="/portal/events/{id}">{kind}</a>{test}</td><td><code>{order}</code></td><td class="nowrap">{deliveries}</td></tr>"#,
+                    r#"<tr class="event"><td class="nowrap" data-label="Occurred">{time}</td><td data-label="Event"><a href="/portal/events/{id}">{kind}</a>{test}</td><td data-label="Order"><code>{order}</code></td><td class="nowrap" data-label="Deliveries">{deliveries}</td></tr>"#,
                     time = html::time(e.occurred_at),
                     id = Esc(&e.id),
                     kind = Esc(&e.event_type),
@@ -242,7 +242,7 @@ pub async fn list(
             })
             .collect();
         body.push_str(&format!(
-            r#"<div class="scroll"><table><thead><tr><th>Occurred</th><th>Event</th><th>Order</th><th>Deliveries</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+            r#"<div class="scroll"><table class="stack"><thead><tr><th>Occurred</th><th>Event</th><th>Order</th><th>Deliveries</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         ));
     }
     let shown = found.events.len() as i64;
@@ -284,7 +284,7 @@ fn attempts_table(attempts: &[&AttemptRow]) -> String {
                 (Some(code), None) => html::badge("bad", code),
             };
             format!(
-                r#"<tr class="attempt"><td>{n}</td><td class="nowrap">{time}</td><td>{trigger}</td><td>{outcome}</td><td class="nowrap">{latency} ms</td><td class="small">{error}</td><td class="small"><code>{excerpt}</code></td></tr>"#,
+                r#"<tr class="attempt"><td data-label="Attempt">{n}</td><td class="nowrap" data-label="Started">{time}</td><td data-label="Trigger">{trigger}</td><td data-label="Result">{outcome}</td><td class="nowrap" data-label="Latency">{latency} ms</td><td class="small" data-label="Error">{error}</td><td class="small" data-label="Response"><code>{excerpt}</code></td></tr>"#,
                 n = a.attempt_number,
                 time = html::time(a.started_at),
                 trigger = Esc(&a.trigger),
@@ -295,7 +295,7 @@ fn attempts_table(attempts: &[&AttemptRow]) -> String {
         })
         .collect();
     format!(
-        r#"<div class="scroll"><table><thead><tr><th>#</th><th>Started</th><th>Trigger</th><th>Result</th><th>Latency</th><th>Error</th><th>Response</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+        r#"<div class="scroll"><table class="stack"><thead><tr><th>#</th><th>Started</th><th>Trigger</th><th>Result</th><th>Latency</th><th>Error</th><th>Response</th></tr></thead><tbody>{rows}</tbody></table></div>"#
     )
 }
 

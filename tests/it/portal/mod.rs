@@ -4,6 +4,7 @@
 
 mod browser;
 mod isolation;
+mod phone;
 mod webdriver;
 
 use actix_web::http::{Method, StatusCode};

@@ -289,6 +289,16 @@ impl Session<'_> {
         .await;
     }
 
+    /// Runs `script` in the page with `args`; returns its value.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
     /// Saves a PNG screenshot of the viewport to `path`.
     pub async fn screenshot(&self, path: &Path) {
         let data = self.cmd(Method::GET, "/screenshot", None).await;
