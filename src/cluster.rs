@@ -65,34 +65,36 @@ pub async fn run(
     tracing::info!(member = %identity.member, shards = config.shards, "joining the cluster");
     loop {
         let started = Instant::now();
-        if !identity.still_held().await {
-            identity = rejoin(identity, &mut owned, attempt_timeout, &router, &pool).await;
-        }
-        let member = identity.member.clone();
-        match balance(
-            &pool,
-            &config,
-            &member,
-            &mut prepared,
-            attempt_timeout,
-            &router,
-        )
-        .await
-        {
-            Ok(now_owned) => {
-                last_renewed = started;
-                if now_owned != owned {
-                    tracing::info!(%member, owned = now_owned.len(), "shards assigned");
-                    owned = now_owned;
-                    let _ = router.send(SetShards(Some(owned.clone()))).await;
+        let named = identity.still_held().await
+            || regain(&mut identity, &mut owned, attempt_timeout, &router, &pool).await;
+        // Without a name there is nothing to renew under: wait for the store.
+        if named {
+            let member = identity.member.clone();
+            match balance(
+                &pool,
+                &config,
+                &member,
+                &mut prepared,
+                attempt_timeout,
+                &router,
+            )
+            .await
+            {
+                Ok(now_owned) => {
+                    last_renewed = started;
+                    if now_owned != owned {
+                        tracing::info!(%member, owned = now_owned.len(), "shards assigned");
+                        owned = now_owned;
+                        let _ = router.send(SetShards(Some(owned.clone()))).await;
+                    }
                 }
-            }
-            Err(error) => {
-                tracing::warn!(%member, %error, "could not renew shard leases");
-                if !owned.is_empty() && started.duration_since(last_renewed) >= keep_for {
-                    tracing::error!(%member, "shard leases lapsed; handing every endpoint over");
-                    owned.clear();
-                    let _ = router.send(SetShards(Some(BTreeSet::new()))).await;
+                Err(error) => {
+                    tracing::warn!(%member, %error, "could not renew shard leases");
+                    if !owned.is_empty() && started.duration_since(last_renewed) >= keep_for {
+                        tracing::error!(%member, "shard leases lapsed; handing every endpoint over");
+                        owned.clear();
+                        let _ = router.send(SetShards(Some(BTreeSet::new()))).await;
+                    }
                 }
             }
         }
@@ -111,26 +113,38 @@ pub async fn run(
 
 /// The session holding this process's name ended (the database restarted,
 /// the connection broke), so another process may take the name and its
-/// leases: stop delivering for them, let the attempts finish, and take a
-/// name again.
-async fn rejoin(
-    lost: identity::Identity,
+/// leases: stop delivering for them and let the attempts finish, then hold
+/// the same name again (its leases are still ours if they have not lapsed),
+/// or take another when a newcomer holds it. False while the store cannot
+/// be reached.
+async fn regain(
+    identity: &mut identity::Identity,
     owned: &mut BTreeSet<u32>,
     attempt_timeout: Duration,
     router: &Addr<Router>,
     pool: &Pool,
-) -> identity::Identity {
-    tracing::error!(member = %lost.member, "lost the session holding the member name; handing every endpoint over");
-    let retired = router
-        .send(SetShards(Some(BTreeSet::new())))
-        .await
-        .unwrap_or_default();
-    owned.clear();
-    wait_idle(&retired, attempt_timeout).await;
-    drop(lost);
-    let identity = identity::Identity::take(pool).await;
-    tracing::info!(member = %identity.member, "rejoining the cluster");
-    identity
+) -> bool {
+    if !owned.is_empty() {
+        tracing::error!(member = %identity.member, "lost the session holding the member name; handing every endpoint over");
+        let retired = router
+            .send(SetShards(Some(BTreeSet::new())))
+            .await
+            .unwrap_or_default();
+        owned.clear();
+        wait_idle(&retired, attempt_timeout).await;
+    }
+    match identity.relock(pool).await {
+        Ok(true) => true,
+        Ok(false) => {
+            *identity = identity::Identity::take(pool).await;
+            tracing::info!(member = %identity.member, "rejoining the cluster under another name");
+            true
+        }
+        Err(error) => {
+            tracing::warn!(member = %identity.member, %error, "cannot hold the member name yet");
+            false
+        }
+    }
 }
 
 /// One heartbeat: renew, then give back or claim shards towards an even

@@ -49,11 +49,7 @@ impl Identity {
         let host = host_name();
         for slot in 0..SLOTS {
             let member = format!("{host}#{slot}");
-            let locked: bool = session
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(&member)])
-                .await?
-                .get(0);
-            if locked {
+            if try_lock(&session, &member).await? {
                 return Ok(Some(Identity {
                     member,
                     session: Some(session),
@@ -71,6 +67,17 @@ impl Identity {
         }
     }
 
+    /// After the session holding the name ended: holds the same name on a
+    /// new session. False when another process took it meanwhile.
+    pub async fn relock(&mut self, pool: &Pool) -> Result<bool, StoreError> {
+        let session = Object::take(pool.get().await?);
+        if !try_lock(&session, &self.member).await? {
+            return Ok(false);
+        }
+        self.session = Some(session);
+        Ok(true)
+    }
+
     /// False once the session holding the slot has ended: another process
     /// may take the name from then on, so this one must stop using it.
     pub async fn still_held(&self) -> bool {
@@ -79,6 +86,14 @@ impl Identity {
             Some(session) => !session.is_closed() && session.simple_query("SELECT 1").await.is_ok(),
         }
     }
+}
+
+/// Takes the advisory lock of `member` on `session`, if it is free.
+async fn try_lock(session: &ClientWrapper, member: &str) -> Result<bool, StoreError> {
+    Ok(session
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(member)])
+        .await?
+        .get(0))
 }
 
 /// The advisory lock key of a member name (FNV-1a, stable across processes).

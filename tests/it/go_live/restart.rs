@@ -143,16 +143,23 @@ async fn readiness_names_missing_shards_and_answers_head() {
     assert_eq!(body["shards"]["owned"], 0);
     let head = request(&second_http, "HEAD", "/health/ready").await;
     assert_eq!(head.map(|(s, _)| s), Some(503));
-    // Two live processes on one host never share a name.
-    let members: Vec<String> = env
-        .db()
-        .await
-        .query("SELECT id FROM cluster_members ORDER BY id", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    // Two live processes on one host never share a name (the second may
+    // still be joining: readiness answers before the first heartbeat).
+    let db = env.db().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let members = loop {
+        let members: Vec<String> = db
+            .query("SELECT id FROM cluster_members ORDER BY id", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if members.len() == 2 || Instant::now() > deadline {
+            break members;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(members.len(), 2, "{members:?}");
     drop(first);
 }
