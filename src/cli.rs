@@ -144,6 +144,12 @@ pub enum CliError {
     /// `--id` is not a valid partner id.
     #[error("--id: {0:?} is not a valid partner id: use 1 to 64 letters, digits, `_`, `.` or `-`, starting with a letter or digit")]
     PartnerId(String),
+    /// `--name` is blank.
+    #[error("--name: give the partner a name (it is shown in the portal and the logs)")]
+    BlankPartnerName,
+    /// `--partner` names no partner.
+    #[error("--partner: there is no partner {0:?} (`trackwire partner list` shows them)")]
+    NoSuchPartner(String),
     /// The dev broker failed.
     #[error(transparent)]
     DevBroker(#[from] crate::dev::broker::DevBrokerError),
@@ -224,6 +230,9 @@ async fn partner(config: &Config, cmd: PartnerCommand) -> Result<(), CliError> {
             if !valid_partner_id(&id) {
                 return Err(CliError::PartnerId(id));
             }
+            if name.trim().is_empty() {
+                return Err(CliError::BlankPartnerName);
+            }
             let client = client(config).await?;
             let p = partners::insert(&**client, &id, name.trim()).await?;
             println!("created partner {} ({})", p.id, p.name);
@@ -251,6 +260,7 @@ async fn endpoint(config: &Config, cmd: EndpointCommand) -> Result<(), CliError>
             let schema_version = SchemaVersion::from_str(&schema_version)?;
             let url = EndpointUrl::parse(&url, &config.delivery.allow_insecure_hosts)?;
             let mut client = client(config).await?;
+            require_partner(&**client, &partner).await?;
             let tx = client.transaction().await.map_err(StoreError::from)?;
             let (ep, secret) = endpoints::insert(
                 &*tx,
@@ -271,6 +281,7 @@ async fn endpoint(config: &Config, cmd: EndpointCommand) -> Result<(), CliError>
         }
         EndpointCommand::List { partner } => {
             let client = client(config).await?;
+            require_partner(&**client, &partner).await?;
             for ep in endpoints::list_for_partner(&**client, &partner).await? {
                 let state = if ep.enabled { "enabled" } else { "disabled" };
                 println!(
@@ -285,6 +296,18 @@ async fn endpoint(config: &Config, cmd: EndpointCommand) -> Result<(), CliError>
         }
     }
     Ok(())
+}
+
+/// Fails when `--partner` names no partner, rather than answering with an
+/// empty list or a foreign-key error.
+async fn require_partner(
+    client: &impl tokio_postgres::GenericClient,
+    id: &str,
+) -> Result<(), CliError> {
+    match partners::get(client, id).await? {
+        Some(_) => Ok(()),
+        None => Err(CliError::NoSuchPartner(id.to_owned())),
+    }
 }
 
 fn join(types: &[EventType]) -> String {

@@ -6,7 +6,11 @@
 //! aims for an even share of the shards among the live members; a process
 //! that dies stops renewing, and the survivors claim its shards once the
 //! leases expire. The router runs endpoint actors only for owned shards, so
-//! no delivery is attempted by two processes at once.
+//! no delivery is attempted by two processes at once. A process that
+//! restarts in place takes its predecessor's name and so its leases at once
+//! (see [`identity`]).
+
+mod identity;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -33,11 +37,9 @@ pub fn shard_of(endpoint_id: &str, shards: u32) -> u32 {
 
 /// A name for this process in the cluster, unique per start.
 pub fn member_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "host".into());
     format!(
-        "{host}-{}-{:08x}",
+        "{}-{}-{:08x}",
+        identity::host_name(),
         std::process::id(),
         rand::random::<u32>()
     )
@@ -53,40 +55,46 @@ pub async fn run(
     router: Addr<Router>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let member = member_id();
+    let mut identity = identity::Identity::take(&pool).await;
     let mut owned: BTreeSet<u32> = BTreeSet::new();
     let mut last_renewed = Instant::now();
     let mut prepared = false;
     // Past this since the last successful renewal, another process may
     // already hold our shards: stop before that can happen.
     let keep_for = config.lease.saturating_sub(config.heartbeat);
-    tracing::info!(%member, shards = config.shards, "joining the cluster");
+    tracing::info!(member = %identity.member, shards = config.shards, "joining the cluster");
     loop {
         let started = Instant::now();
-        match balance(
-            &pool,
-            &config,
-            &member,
-            &mut prepared,
-            attempt_timeout,
-            &router,
-        )
-        .await
-        {
-            Ok(now_owned) => {
-                last_renewed = started;
-                if now_owned != owned {
-                    tracing::info!(%member, owned = now_owned.len(), "shards assigned");
-                    owned = now_owned;
-                    let _ = router.send(SetShards(Some(owned.clone()))).await;
+        let named = identity.still_held().await
+            || regain(&mut identity, &mut owned, attempt_timeout, &router, &pool).await;
+        // Without a name there is nothing to renew under: wait for the store.
+        if named {
+            let member = identity.member.clone();
+            match balance(
+                &pool,
+                &config,
+                &member,
+                &mut prepared,
+                attempt_timeout,
+                &router,
+            )
+            .await
+            {
+                Ok(now_owned) => {
+                    last_renewed = started;
+                    if now_owned != owned {
+                        tracing::info!(%member, owned = now_owned.len(), "shards assigned");
+                        owned = now_owned;
+                        let _ = router.send(SetShards(Some(owned.clone()))).await;
+                    }
                 }
-            }
-            Err(error) => {
-                tracing::warn!(%member, %error, "could not renew shard leases");
-                if !owned.is_empty() && started.duration_since(last_renewed) >= keep_for {
-                    tracing::error!(%member, "shard leases lapsed; handing every endpoint over");
-                    owned.clear();
-                    let _ = router.send(SetShards(Some(BTreeSet::new()))).await;
+                Err(error) => {
+                    tracing::warn!(%member, %error, "could not renew shard leases");
+                    if !owned.is_empty() && started.duration_since(last_renewed) >= keep_for {
+                        tracing::error!(%member, "shard leases lapsed; handing every endpoint over");
+                        owned.clear();
+                        let _ = router.send(SetShards(Some(BTreeSet::new()))).await;
+                    }
                 }
             }
         }
@@ -97,8 +105,44 @@ pub async fn run(
         }
     }
     if let Ok(client) = pool.get().await {
-        if let Err(error) = leases::leave(&**client, &member).await {
+        if let Err(error) = leases::leave(&**client, &identity.member).await {
             tracing::warn!(%error, "could not release shard leases; they expire on their own");
+        }
+    }
+}
+
+/// The session holding this process's name ended (the database restarted,
+/// the connection broke), so another process may take the name and its
+/// leases: stop delivering for them and let the attempts finish, then hold
+/// the same name again (its leases are still ours if they have not lapsed),
+/// or take another when a newcomer holds it. False while the store cannot
+/// be reached.
+async fn regain(
+    identity: &mut identity::Identity,
+    owned: &mut BTreeSet<u32>,
+    attempt_timeout: Duration,
+    router: &Addr<Router>,
+    pool: &Pool,
+) -> bool {
+    if !owned.is_empty() {
+        tracing::error!(member = %identity.member, "lost the session holding the member name; handing every endpoint over");
+        let retired = router
+            .send(SetShards(Some(BTreeSet::new())))
+            .await
+            .unwrap_or_default();
+        owned.clear();
+        wait_idle(&retired, attempt_timeout).await;
+    }
+    match identity.relock(pool).await {
+        Ok(true) => true,
+        Ok(false) => {
+            *identity = identity::Identity::take(pool).await;
+            tracing::info!(member = %identity.member, "rejoining the cluster under another name");
+            true
+        }
+        Err(error) => {
+            tracing::warn!(member = %identity.member, %error, "cannot hold the member name yet");
+            false
         }
     }
 }

@@ -72,6 +72,21 @@ pub struct Retry {
 #[rtype(result = "usize")]
 pub struct CountEndpoints;
 
+/// How many shards this process owns, and how many there are, for
+/// readiness: a process owning none delivers nothing.
+#[derive(Message)]
+#[rtype(result = "ShardCount")]
+pub struct CountShards;
+
+/// The answer to [`CountShards`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, MessageResponse)]
+pub struct ShardCount {
+    /// Shards owned here (0 until the cluster assigns some).
+    pub owned: usize,
+    /// Shards in the cluster.
+    pub total: u32,
+}
+
 /// A delivery worker: a thread with its own event loop, HTTP client and
 /// recorder. Endpoint actors are spread across the workers.
 #[derive(Clone)]
@@ -469,6 +484,17 @@ impl Handler<SetShards> for Router {
             .collect();
         self.reload(ctx);
         retired
+    }
+}
+
+impl Handler<CountShards> for Router {
+    type Result = ShardCount;
+
+    fn handle(&mut self, _: CountShards, _: &mut Self::Context) -> ShardCount {
+        ShardCount {
+            owned: self.owned.as_ref().map_or(0, BTreeSet::len),
+            total: self.shards,
+        }
     }
 }
 

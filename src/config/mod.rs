@@ -463,10 +463,52 @@ pub fn load_from(
     typed(merged).map_err(|err| with_origin(err, &origins))
 }
 
+/// The deserializer's message with Rust type names ("expected usize") put
+/// in words an operator reads.
+fn in_plain_words(message: &str) -> String {
+    const WORDS: [(&str, &str); 12] = [
+        ("usize", "a whole number, 0 or more"),
+        ("u64", "a whole number, 0 or more"),
+        ("u32", "a whole number, 0 or more"),
+        ("u16", "a whole number, 0 or more"),
+        ("u8", "a whole number, 0 or more"),
+        ("isize", "a whole number"),
+        ("i64", "a whole number"),
+        ("i32", "a whole number"),
+        ("i16", "a whole number"),
+        ("i8", "a whole number"),
+        ("f64", "a number"),
+        ("f32", "a number"),
+    ];
+    const EXPECTED: &str = "expected ";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message.trim_end();
+    while let Some(at) = rest.find(EXPECTED) {
+        let (head, tail) = rest.split_at(at + EXPECTED.len());
+        out.push_str(head);
+        let len = tail
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(tail.len());
+        let name = &tail[..len];
+        out.push_str(
+            WORDS
+                .iter()
+                .find(|(r, _)| *r == name)
+                .map_or(name, |(_, w)| w),
+        );
+        rest = &tail[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Deserializes and validates the merged layers.
 fn typed(merged: Table) -> Result<Config, ConfigError> {
     let config: Config = serde_path_to_error::deserialize(Value::Table(merged)).map_err(|err| {
-        ConfigError::invalid(err.path().to_string(), err.inner().message().to_owned())
+        ConfigError::invalid(
+            err.path().to_string(),
+            in_plain_words(err.inner().message()),
+        )
     })?;
     config.validate()?;
     Ok(config)

@@ -55,6 +55,10 @@ pub struct DeliveryOut {
     pub id: i64,
     /// Where to.
     pub endpoint_id: String,
+    /// The endpoint was deleted; its deliveries are kept as history.
+    pub endpoint_deleted: bool,
+    /// The payload version the endpoint receives.
+    pub schema_version: SchemaVersion,
     /// `pending`, `retrying`, `delivered` or `dead`.
     pub status: &'static str,
     /// Attempts made.
@@ -65,6 +69,9 @@ pub struct DeliveryOut {
     pub finished_at: Option<DateTime<Utc>>,
     /// The last failure.
     pub last_error: Option<String>,
+    /// What the endpoint received (its OTP hidden); in an event's detail only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<serde_json::Value>,
 }
 
 impl From<DeliveryRow> for DeliveryOut {
@@ -72,11 +79,14 @@ impl From<DeliveryRow> for DeliveryOut {
         DeliveryOut {
             id: d.id,
             endpoint_id: d.endpoint_id,
+            endpoint_deleted: d.endpoint_deleted,
+            schema_version: d.schema_version,
             status: d.status.as_str(),
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,
             finished_at: d.finished_at,
             last_error: d.last_error,
+            payload: None,
         }
     }
 }
@@ -218,12 +228,26 @@ async fn detail(
     let detail = event_log::detail(&**client, &caller.id, &id)
         .await?
         .ok_or_else(|| Problem::not_found("event", id.as_str()))?;
-    let payload: serde_json::Value =
-        serde_json::from_slice(&schema::render(&detail.data, SchemaVersion::V1))
-            .map_err(Problem::internal)?;
+    // Each delivery shows what its endpoint received; `payload` is the
+    // first delivery's (the newest version when there is none).
+    let payload_in = |version| {
+        serde_json::from_slice::<serde_json::Value>(&schema::render_for_log(&detail.data, version))
+            .map_err(Problem::internal)
+    };
+    let payload = payload_in(
+        detail
+            .event
+            .deliveries
+            .first()
+            .map_or(SchemaVersion::V2, |d| d.schema_version),
+    )?;
+    let mut event = EventOut::from(detail.event);
+    for delivery in &mut event.deliveries {
+        delivery.payload = Some(payload_in(delivery.schema_version)?);
+    }
     let attempts: Vec<AttemptOut> = detail.attempts.into_iter().map(AttemptOut::from).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "event": EventOut::from(detail.event),
+        "event": event,
         "payload": payload,
         "attempts": attempts,
     })))

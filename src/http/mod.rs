@@ -73,6 +73,8 @@ pub struct ApiSettings {
     pub portal_link_ttl: std::time::Duration,
     /// `http.tracking_page_base_url`: where customers open tracking pages.
     pub tracking_pages: crate::store::tracking::TrackingPages,
+    /// The statuses and tracking URL that make test events look live.
+    pub test_events: crate::schema::LiveShape,
 }
 
 impl ApiSettings {
@@ -92,8 +94,26 @@ impl ApiSettings {
             lifecycle: crate::schema::Lifecycle::new(config.schema.v2_released),
             portal_link_ttl: config.http.portal_link_ttl,
             tracking_pages: config.http.tracking_pages(),
+            test_events: live_shape(config),
         }
     }
+}
+
+/// What live events look like under `config`: `[cdc.status_map]` and
+/// `schema.tracking_url_template`, both validated at load.
+fn live_shape(config: &Config) -> crate::schema::LiveShape {
+    use std::str::FromStr;
+    let statuses = config.cdc.status_map.iter().filter_map(|(status, ty)| {
+        crate::schema::EventType::from_str(ty)
+            .ok()
+            .map(|t| (status.as_str(), t))
+    });
+    let tracking_url = config
+        .schema
+        .tracking_url_template
+        .as_deref()
+        .and_then(|t| crate::schema::TrackingUrlTemplate::parse(t).ok());
+    crate::schema::LiveShape::new(statuses, tracking_url)
 }
 
 /// Mounts the admin API under `/api/v1`. Unknown routes and bad query

@@ -163,8 +163,8 @@ async fn set_status(state: &AppState, id: &str, status: &str) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(PartnerOut::from(partner)))
 }
 
-/// A suspended partner receives no deliveries and its keys are refused; its
-/// data stays.
+/// A suspended partner's deliveries are held (sent on activation, within
+/// `delivery.max_age`) and its keys are refused; its data stays.
 async fn suspend(
     _: Operator,
     state: web::Data<AppState>,

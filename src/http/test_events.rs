@@ -91,7 +91,10 @@ pub async fn fire(
             .copied()
             .unwrap_or(EventType::OrderConfirmed),
     };
-    let event = schema::synthetic(event_type, partner_id, chrono::Utc::now());
+    let event = state
+        .api
+        .test_events
+        .test_event(event_type, partner_id, chrono::Utc::now());
     let payload = schema::render(&event, endpoint.schema_version);
     let envelope = Envelope {
         event_id: &event.event_id,

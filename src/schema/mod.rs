@@ -38,7 +38,7 @@ pub use event_type::{EventType, UnknownEventType};
 pub use lifecycle::{Deprecation, Lifecycle};
 pub use mask::mask_phone;
 pub use scope::ScopedField;
-pub use synthetic::synthetic;
+pub use synthetic::{synthetic, LiveShape};
 pub use tracking::{InvalidTrackingUrlTemplate, TrackingUrlTemplate};
 pub use version::{SchemaVersion, UnknownSchemaVersion};
 
@@ -53,6 +53,20 @@ pub fn render(data: &EventData, version: SchemaVersion) -> Vec<u8> {
         SchemaVersion::V1 => v1::render(&data),
         SchemaVersion::V2 => v2::render(&data),
     }
+}
+
+/// What the event log shows of an OTP.
+pub const HIDDEN_OTP: &str = "•••• (hidden)";
+
+/// The payload `data` was sent as in `version`, with the OTP replaced by
+/// [`HIDDEN_OTP`]: the event log shows partners what their endpoint
+/// received, but a page or an API answer is not where an OTP belongs.
+pub fn render_for_log(data: &EventData, version: SchemaVersion) -> Vec<u8> {
+    let mut shown = data.clone();
+    if shown.delivery_otp.is_some() {
+        shown.delivery_otp = Some(Otp::new(HIDDEN_OTP));
+    }
+    render(&shown, version)
 }
 
 /// The JSON Schema (draft 2020-12) of `version`'s payload, as published to partners.

@@ -1,9 +1,75 @@
 //! Realistic test events for the portal's "send test event" button and the demo.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 
-use super::{mask_phone, EventData, EventType, Otp, TimeWindow};
+use super::{mask_phone, EventData, EventType, Otp, TimeWindow, TrackingUrlTemplate};
+
+/// What makes a test event look like this installation's live events: the OMS
+/// statuses `[cdc.status_map]` maps to each event type, and the tracking URL
+/// template. Code written against a test event then works on live traffic.
+#[derive(Debug, Clone, Default)]
+pub struct LiveShape {
+    /// The first OMS status (in the map's order) mapped to each type.
+    statuses: BTreeMap<EventType, String>,
+    tracking_url: Option<TrackingUrlTemplate>,
+}
+
+impl LiveShape {
+    /// The shape given by `status_map` (OMS status -> event type) and the
+    /// tracking URL template.
+    pub fn new<'a>(
+        status_map: impl IntoIterator<Item = (&'a str, EventType)>,
+        tracking_url: Option<TrackingUrlTemplate>,
+    ) -> Self {
+        let mut statuses = BTreeMap::new();
+        for (status, event_type) in status_map {
+            statuses
+                .entry(event_type)
+                .or_insert_with(|| status.to_owned());
+        }
+        LiveShape {
+            statuses,
+            tracking_url,
+        }
+    }
+
+    /// A test event of `event_type`, as [`synthetic`] makes it, with the
+    /// statuses and tracking URL a live event of this installation carries.
+    pub fn test_event(
+        &self,
+        event_type: EventType,
+        partner_id: &str,
+        now: DateTime<Utc>,
+    ) -> EventData {
+        let mut event = synthetic(event_type, partner_id, now);
+        if let Some(status) = self.statuses.get(&event_type) {
+            event.status = status.clone();
+            // The status an order has before this transition in a live
+            // event; an order that starts here was inserted with no before.
+            event.previous_status =
+                preceding(event_type).and_then(|before| self.statuses.get(&before).cloned());
+        }
+        event.tracking_url = self
+            .tracking_url
+            .as_ref()
+            .map(|t| t.url(partner_id, &event.order_id));
+        event
+    }
+}
+
+/// The event type an order usually passes through just before `event_type`.
+fn preceding(event_type: EventType) -> Option<EventType> {
+    match event_type {
+        EventType::OrderConfirmed => None,
+        EventType::OutForDelivery => Some(EventType::OrderConfirmed),
+        EventType::Delivered | EventType::DeliveryFailed => Some(EventType::OutForDelivery),
+        EventType::ReturnInitiated => Some(EventType::Delivered),
+        EventType::ReturnPickedUp => Some(EventType::ReturnInitiated),
+    }
+}
 
 /// A test event of `event_type` for `partner_id`, happening at `now`: `is_test` is true,
 /// the id is `evt_test_<32 random hex digits>`, and every field that applies to the type
@@ -49,8 +115,8 @@ pub fn synthetic(event_type: EventType, partner_id: &str, now: DateTime<Utc>) ->
     event
 }
 
-/// Plausible OMS statuses (after, before) for a test event. Real status names come from
-/// configuration; these only have to read well in a partner's log.
+/// Plausible OMS statuses (after, before) for a test event of a type no
+/// configured status maps to; [`LiveShape`] uses the configured ones.
 fn example_transition(event_type: EventType) -> (&'static str, &'static str) {
     match event_type {
         EventType::OrderConfirmed => ("confirmed", "created"),
@@ -102,6 +168,42 @@ mod tests {
         let a = synthetic(EventType::Delivered, "partner_42", now());
         let b = synthetic(EventType::Delivered, "partner_42", now());
         assert_ne!(a.event_id, b.event_id);
+    }
+
+    fn shape() -> LiveShape {
+        LiveShape::new(
+            [
+                ("CONFIRMED", EventType::OrderConfirmed),
+                ("OUT_FOR_DELIVERY", EventType::OutForDelivery),
+                ("SHIPPED", EventType::OutForDelivery),
+                ("DELIVERED", EventType::Delivered),
+            ],
+            Some(TrackingUrlTemplate::parse("https://track.example.com/{order_id}").unwrap()),
+        )
+    }
+
+    #[test]
+    fn a_test_event_carries_the_configured_statuses_of_its_type() {
+        let event = shape().test_event(EventType::Delivered, "partner_42", now());
+        assert_eq!(event.status, "DELIVERED");
+        assert_eq!(event.previous_status.as_deref(), Some("OUT_FOR_DELIVERY"));
+        let event = shape().test_event(EventType::OutForDelivery, "partner_42", now());
+        assert_eq!(event.status, "OUT_FOR_DELIVERY");
+        assert_eq!(event.previous_status.as_deref(), Some("CONFIRMED"));
+        let event = shape().test_event(EventType::OrderConfirmed, "partner_42", now());
+        assert_eq!(event.status, "CONFIRMED");
+        assert_eq!(event.previous_status, None);
+    }
+
+    #[test]
+    fn a_test_event_gets_the_tracking_url_live_events_get() {
+        let event = shape().test_event(EventType::Delivered, "partner_42", now());
+        assert_eq!(
+            event.tracking_url,
+            Some(format!("https://track.example.com/{}", event.order_id))
+        );
+        let plain = LiveShape::default().test_event(EventType::Delivered, "partner_42", now());
+        assert_eq!(plain.tracking_url, None);
     }
 
     #[test]

@@ -181,7 +181,7 @@ pub async fn record_outcomes<O: Borrow<Outcome>>(
                                         $6::int[], $7::text[], $8::text[], $9::text[])
                      AS u(delivery_id, attempt_number, trigger, started_at, latency_ms,
                           http_status, error_class, error_detail, response_excerpt)
-                 -- An endpoint deleted during the attempt took its deliveries along.
+                 -- Its event may have been removed during the attempt.
                  WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = u.delivery_id)",
                 &[&ids, &numbers, &triggers, &started, &latency, &status, &class, &detail, &excerpt],
             )

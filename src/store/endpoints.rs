@@ -279,8 +279,10 @@ pub async fn update(
     get(tx, id).await
 }
 
-/// Deletes one of a partner's endpoints with its deliveries (the events stay
-/// in the log). Returns false when the partner has no such endpoint.
+/// Deletes one of a partner's endpoints. Its deliveries and attempts stay in
+/// the log as history (those still waiting are closed as dead), kept with
+/// the endpoint's URL and version in `deleted_endpoints` until their events
+/// are removed. Returns false when the partner has no such endpoint.
 pub async fn delete(
     client: &impl GenericClient,
     partner_id: &str,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::{GenericClient, Row};
 
 use super::StoreError;
-use crate::schema::{EventData, EventType};
+use crate::schema::{EventData, EventType, SchemaVersion};
 
 /// Pages of the log reach a partner's most recent matching events, this
 /// many.
@@ -86,6 +86,12 @@ pub struct DeliveryRow {
     pub event_id: String,
     /// Where to.
     pub endpoint_id: String,
+    /// The endpoint's URL (as it was, if deleted).
+    pub endpoint_url: String,
+    /// The endpoint was deleted; the delivery is kept as history.
+    pub endpoint_deleted: bool,
+    /// The version the endpoint receives (received, if deleted).
+    pub schema_version: SchemaVersion,
     /// Where it stands.
     pub status: DeliveryStatus,
     /// Attempts made.
@@ -162,7 +168,13 @@ pub struct EventDetail {
 
 const DELIVERY_COLUMNS: &str =
     "d.id, d.event_id, d.endpoint_id, d.attempts, d.finished_at, d.last_error,
-     CASE WHEN d.state = 'pending' THEN d.next_attempt_at END AS next_attempt_at";
+     CASE WHEN d.state = 'pending' THEN d.next_attempt_at END AS next_attempt_at,
+     COALESCE(x.url, g.url, '') AS endpoint_url, x.id IS NULL AS endpoint_deleted,
+     COALESCE(x.schema_version, g.schema_version) AS schema_version";
+
+/// The endpoint of delivery `d`, live (`x`) or deleted (`g`).
+const ENDPOINT_JOINS: &str = "LEFT JOIN endpoints x ON x.id = d.endpoint_id
+     LEFT JOIN deleted_endpoints g ON x.id IS NULL AND g.id = d.endpoint_id";
 
 fn delivery_row(row: &Row) -> DeliveryRow {
     let status: String = row.get("status");
@@ -170,6 +182,14 @@ fn delivery_row(row: &Row) -> DeliveryRow {
         id: row.get("id"),
         event_id: row.get("event_id"),
         endpoint_id: row.get("endpoint_id"),
+        endpoint_url: row.get("endpoint_url"),
+        endpoint_deleted: row.get("endpoint_deleted"),
+        // Written by the store from the same enum; an unknown value (a row
+        // from a newer release) reads as the oldest version.
+        schema_version: row
+            .get::<_, Option<&str>>("schema_version")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(SchemaVersion::V1),
         status: DeliveryStatus::from_sql(&status),
         attempts: row.get("attempts"),
         next_attempt_at: row.get("next_attempt_at"),
@@ -255,7 +275,7 @@ async fn deliveries_of(
     event_ids: &[&str],
 ) -> Result<Vec<DeliveryRow>, StoreError> {
     let sql = format!(
-        "SELECT {DELIVERY_COLUMNS}, {STATUS_SQL} AS status FROM deliveries d
+        "SELECT {DELIVERY_COLUMNS}, {STATUS_SQL} AS status FROM deliveries d {ENDPOINT_JOINS}
          WHERE d.event_id = ANY($1) AND d.partner_id = $2 ORDER BY d.endpoint_id, d.id"
     );
     let rows = client.query(&sql, &[&event_ids, &partner_id]).await?;

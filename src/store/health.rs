@@ -129,6 +129,30 @@ pub async fn get(
     Ok(row.as_ref().map(|r| health_from(r, 0)))
 }
 
+/// One endpoint's health and how long ago it was written, for an endpoint
+/// actor rebuilding its window at start.
+pub async fn get_with_age(
+    client: &impl GenericClient,
+    endpoint_id: &str,
+) -> Result<Option<(Health, std::time::Duration)>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT breaker_state, breaker_since, ack_rate, window_attempts, window_acked, at_risk,
+                    at_risk_reason, at_risk_since, last_success_at, last_failure_at,
+                    greatest(extract(epoch FROM now() - updated_at), 0)::float8
+             FROM endpoint_health WHERE endpoint_id = $1",
+            &[&endpoint_id],
+        )
+        .await?;
+    Ok(row.as_ref().map(|r| {
+        let age: f64 = r.get(10);
+        (
+            health_from(r, 0),
+            std::time::Duration::try_from_secs_f64(age).unwrap_or_default(),
+        )
+    }))
+}
+
 /// Reads the [`Health`] columns of `r`, starting at column `at`.
 fn health_from(r: &tokio_postgres::Row, at: usize) -> Health {
     Health {

@@ -62,7 +62,7 @@ pub struct StoredEvent {
 /// Stores a batch of events, in the caller's transaction, with a fixed
 /// number of statements whatever the batch size: each event gets its order's
 /// next sequence number and one pending delivery per enabled endpoint of its
-/// (active) partner that subscribes to its type.
+/// partner that subscribes to its type (held while the partner is suspended).
 ///
 /// Events stored before (the same CDC records consumed again after a crash)
 /// are left out of the answer and create nothing: their sequence numbers
@@ -155,8 +155,10 @@ pub async fn store_events(
              SELECT i.id, e.id, i.partner_id, i.order_id
              FROM ev
              JOIN input i ON i.id = ev.id
-             JOIN partners p ON p.id = i.partner_id AND p.status = 'active'
-             JOIN endpoints e ON e.partner_id = p.id AND e.enabled
+             -- Whatever the partner's status: a suspended partner's
+             -- deliveries are held (no actor runs for them) until it is
+             -- active again, when delivery.max_age bounds what goes out.
+             JOIN endpoints e ON e.partner_id = i.partner_id AND e.enabled
              JOIN endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = i.event_type
              ORDER BY i.ord, e.id
              FOR KEY SHARE OF e

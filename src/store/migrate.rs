@@ -51,6 +51,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0007_hot_path_keys.sql"),
     },
     Migration {
+        version: 8,
+        name: "0008_endpoint_history.sql",
+        sql: include_str!("../../migrations/0008_endpoint_history.sql"),
+    },
+    Migration {
         version: 9,
         name: "0009_built_in_tracking.sql",
         sql: include_str!("../../migrations/0009_built_in_tracking.sql"),

@@ -43,6 +43,8 @@ pub async fn retry_one(
 ) -> Result<RetryOne, StoreError> {
     let sql = format!(
         "WITH target AS (
+             -- A deleted endpoint's deliveries are history, not work: the
+             -- join finds only endpoints that still exist.
              SELECT d.id, d.state, d.endpoint_id, e.enabled FROM deliveries d
              JOIN endpoints e ON e.id = d.endpoint_id
              WHERE d.id = $1 AND d.partner_id = $2 FOR UPDATE OF d),

@@ -21,13 +21,17 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{LogConfig, LogFormat};
 
 /// Installs the global subscriber: `log.level` as the filter (RUST_LOG wins
-/// when set), text or JSON lines on stderr.
+/// when set), text or JSON lines on stderr, coloured only on a terminal
+/// (and not with `NO_COLOR` set), so files and log shippers get plain text.
 pub fn init(log: &LogConfig) {
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&log.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match log.format {
         LogFormat::Json => builder.json().try_init(),

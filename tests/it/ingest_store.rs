@@ -144,7 +144,7 @@ async fn a_batch_numbers_each_order_in_batch_order_and_a_replay_creates_nothing(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_suspended_partner_gets_its_events_stored_without_deliveries() {
+async fn a_suspended_partner_gets_its_events_stored_with_held_deliveries() {
     let env = TestEnv::new(1).await;
     env.partner("acme").await;
     env.endpoint("acme", "http://127.0.0.1:9/a", &EventType::ALL)
@@ -156,12 +156,13 @@ async fn a_suspended_partner_gets_its_events_stored_without_deliveries() {
     let pool = store::connect(&env.db_url, 2, Duration::from_secs(5)).unwrap();
     let stored = store(&pool, &[event(EventType::OrderConfirmed, "acme", "R-9", 0)]).await;
     assert_eq!(stored.len(), 1);
-    assert!(stored[0].deliveries.is_empty());
+    // Held: pending, for when the partner is active again.
+    assert_eq!(stored[0].deliveries.len(), 1);
     assert!(store(&pool, &[]).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deleting_an_endpoint_takes_its_deliveries_and_attempts_along() {
+async fn a_deleted_endpoint_keeps_its_history_until_its_events_go() {
     use trackwire::store::deliveries::{
         record_outcomes, AttemptRecord, Outcome, Transition, Trigger,
     };
@@ -205,10 +206,15 @@ async fn deleting_an_endpoint_takes_its_deliveries_and_attempts_along() {
     db.execute("DELETE FROM endpoints WHERE id = $1", &[&gone.id])
         .await
         .unwrap();
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move { db.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
     let left: Vec<(String, i64)> = db
         .query(
             "SELECT d.endpoint_id, count(a.id) FROM deliveries d
-             LEFT JOIN attempts a ON a.delivery_id = d.id GROUP BY d.endpoint_id",
+             LEFT JOIN attempts a ON a.delivery_id = d.id
+             GROUP BY d.endpoint_id ORDER BY d.endpoint_id",
             &[],
         )
         .await
@@ -216,27 +222,18 @@ async fn deleting_an_endpoint_takes_its_deliveries_and_attempts_along() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(left, [(kept.id.clone(), 1)]);
-    let attempts: i64 = db
-        .query_one("SELECT count(*) FROM attempts", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(attempts, 1, "the deleted endpoint's attempt went too");
+    let mut want = vec![(kept.id.clone(), 1), (gone.id.clone(), 1)];
+    want.sort();
+    assert_eq!(left, want, "the deleted endpoint's history stays");
+    assert_eq!(
+        count("SELECT count(*) FROM deleted_endpoints").await,
+        1,
+        "with where it pointed"
+    );
 
-    // An attempt that finishes after its endpoint was deleted is not kept.
-    let orphan = stored[0]
-        .deliveries
-        .iter()
-        .find(|d| d.endpoint_id == gone.id)
-        .unwrap();
-    record_outcomes(&**client, &[outcome(orphan.delivery_id)])
-        .await
-        .unwrap();
-    let attempts: i64 = db
-        .query_one("SELECT count(*) FROM attempts", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(attempts, 1);
+    // Removing the events (retention) takes the rest along.
+    db.execute("DELETE FROM events", &[]).await.unwrap();
+    assert_eq!(count("SELECT count(*) FROM deliveries").await, 0);
+    assert_eq!(count("SELECT count(*) FROM attempts").await, 0);
+    assert_eq!(count("SELECT count(*) FROM deleted_endpoints").await, 0);
 }

@@ -63,9 +63,40 @@ impl AckRate {
         Snapshot { attempts, acked }
     }
 
-    /// Forgets everything (after a restart the window starts again).
+    /// Forgets everything.
     pub fn clear(&mut self) {
         self.buckets.clear();
+    }
+
+    /// True while nothing is counted.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
+    /// Seeds an empty tracker with counts stored `age` ago over a window
+    /// ending then (a restart must not forget the last minutes). They are
+    /// spread evenly over that window's minutes, so they age out gradually as
+    /// the attempts themselves would have; the minutes already past the
+    /// window are dropped.
+    pub fn restore(&mut self, stored: Snapshot, age: Duration, now: Instant) {
+        if !self.buckets.is_empty() || stored.attempts == 0 {
+            return;
+        }
+        let minutes = (self.window.as_secs() / BUCKET.as_secs()).max(1);
+        let share = |total: u64, i: u64| total * (i + 1) / minutes - total * i / minutes;
+        for i in 0..minutes {
+            // Bucket i of `minutes`, oldest first, ending at the snapshot.
+            let before_snapshot = BUCKET * u32::try_from(minutes - 1 - i).unwrap_or(u32::MAX);
+            let Some(start) = now.checked_sub(age + before_snapshot) else {
+                continue;
+            };
+            let (attempts, acked) = (share(stored.attempts, i), share(stored.acked, i));
+            if attempts > 0 {
+                self.buckets
+                    .push_back((start, attempts, acked.min(attempts)));
+            }
+        }
+        self.expire(now);
     }
 
     fn expire(&mut self, now: Instant) {
@@ -82,6 +113,41 @@ impl AckRate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restored_window_counts_what_was_stored_and_ages_out_gradually() {
+        let now = Instant::now() + Duration::from_secs(3600);
+        let mut rate = AckRate::new(Duration::from_secs(15 * 60));
+        let stored = Snapshot {
+            attempts: 9,
+            acked: 3,
+        };
+        rate.restore(stored, Duration::from_secs(5), now);
+        assert_eq!(rate.snapshot(now), stored);
+        // Ten minutes on, the oldest two thirds of the window are gone.
+        let later = rate.snapshot(now + Duration::from_secs(600));
+        assert!(later.attempts < 9 && later.attempts > 0, "{later:?}");
+        assert_eq!(
+            rate.snapshot(now + Duration::from_secs(15 * 60)).attempts,
+            0
+        );
+    }
+
+    #[test]
+    fn a_snapshot_older_than_the_window_restores_nothing_and_live_counts_win() {
+        let now = Instant::now() + Duration::from_secs(3600);
+        let stored = Snapshot {
+            attempts: 9,
+            acked: 3,
+        };
+        let mut rate = AckRate::new(Duration::from_secs(15 * 60));
+        rate.restore(stored, Duration::from_secs(16 * 60), now);
+        assert_eq!(rate.snapshot(now).attempts, 0);
+        let mut live = AckRate::new(Duration::from_secs(15 * 60));
+        live.record(true, now);
+        live.restore(stored, Duration::ZERO, now);
+        assert_eq!(live.snapshot(now).attempts, 1);
+    }
 
     #[test]
     fn the_rate_covers_the_window_and_forgets_older_minutes() {

@@ -11,7 +11,7 @@ use super::at_risk::Change;
 use super::attempt::AttemptResult;
 use super::breaker::State;
 use super::breaker::Transition as BreakerTransition;
-use super::{EndpointActor, HeldState};
+use super::{AckSnapshot, EndpointActor, HeldState};
 use crate::store::health::{self, Snapshot};
 use crate::telemetry::events::{
     AckRatioObserved, AtRiskChanged, BreakerState, BreakerStateChanged,
@@ -26,18 +26,33 @@ fn exported(state: State) -> BreakerState {
 }
 
 impl EndpointActor {
-    /// Restores the stored at-risk flag (it survives restarts) and starts the
-    /// periodic snapshot.
+    /// Restores the stored at-risk flag and ACK window (both survive
+    /// restarts, so at-risk detection does not start over at each deploy)
+    /// and starts the periodic snapshot.
     pub(super) fn start_health(&mut self, ctx: &mut Context<Self>) {
         let pool = self.deps.pool.clone();
         let endpoint_id = self.endpoint.id.clone();
         async move {
             let client = pool.get().await.ok()?;
-            health::get(&**client, &endpoint_id).await.ok().flatten()
+            health::get_with_age(&**client, &endpoint_id)
+                .await
+                .ok()
+                .flatten()
         }
         .into_actor(self)
         .map(|stored, act, _| {
-            let at_risk = stored.filter(|h| h.at_risk);
+            if let Some((h, age)) = &stored {
+                let window = AckSnapshot {
+                    attempts: u64::try_from(h.window_attempts).unwrap_or(0),
+                    acked: u64::try_from(h.window_acked).unwrap_or(0),
+                };
+                // A supervised restart keeps the tracker: restore only fills
+                // an empty one.
+                act.ack.restore(window, *age, Instant::now());
+                act.last_success = act.last_success.or(h.last_success_at);
+                act.last_failure = act.last_failure.or(h.last_failure_at);
+            }
+            let at_risk = stored.map(|(h, _)| h).filter(|h| h.at_risk);
             if let Some(h) = &at_risk {
                 act.at_risk.reason = h
                     .at_risk_reason

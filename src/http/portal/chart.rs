@@ -19,8 +19,9 @@ pub const RATE: &str = "#0b6bcb";
 
 const W: f64 = 720.0;
 const H: f64 = 200.0;
-const LEFT: f64 = 34.0;
-const RIGHT: f64 = 40.0;
+// Wide enough for "1000" and "100%" at the larger labels of a phone.
+const LEFT: f64 = 60.0;
+const RIGHT: f64 = 66.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 24.0;
 const HOURS: usize = 24;

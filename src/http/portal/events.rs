@@ -7,7 +7,6 @@
 //! - `POST /portal/deliveries/{id}/retry`, and `POST /portal/deliveries/retry`
 //!   for every failed delivery the log's filters match.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 
 use actix_web::http::StatusCode;
@@ -22,9 +21,9 @@ use super::session::{Posted, SignedIn};
 use crate::http::problem::Problem;
 use crate::http::retries::notify;
 use crate::http::AppState;
-use crate::schema::{self, EventType, SchemaVersion};
+use crate::schema::{self, EventData, EventType, SchemaVersion};
 use crate::store::event_log::{self, AttemptRow, DeliveryRow, LogFilter};
-use crate::store::{endpoints, retries};
+use crate::store::retries;
 
 /// Events per page.
 const PAGE: i64 = 25;
@@ -32,12 +31,24 @@ const PAGE: i64 = 25;
 /// The payload as pretty JSON, with `delivery_otp` masked: the page may be
 /// on a shared screen, and the log never needs the code itself.
 pub fn masked_payload(mut payload: serde_json::Value) -> String {
-    if let Some(otp) = payload.get_mut("delivery_otp") {
-        if otp.is_string() {
-            *otp = serde_json::Value::String("•••• (hidden)".to_owned());
+    // v1 keeps it at the top, v2 in the `delivery` group.
+    for at in ["/delivery_otp", "/delivery/otp"] {
+        if let Some(otp) = payload.pointer_mut(at).filter(|otp| otp.is_string()) {
+            *otp = serde_json::Value::String(schema::HIDDEN_OTP.to_owned());
         }
     }
     serde_json::to_string_pretty(&payload).unwrap_or_default()
+}
+
+/// What an endpoint of `version` received for `data`, its OTP hidden, as a
+/// titled block.
+fn payload_block(data: &EventData, version: SchemaVersion) -> Result<String, Problem> {
+    let payload: serde_json::Value = serde_json::from_slice(&schema::render_for_log(data, version))
+        .map_err(Problem::internal)?;
+    Ok(format!(
+        r#"<h3 class="small muted">Payload (schema {version}; the delivery OTP is hidden here)</h3><pre class="payload">{}</pre>"#,
+        Esc(&masked_payload(payload))
+    ))
 }
 
 /// The log's filters, as the form sends them.
@@ -59,6 +70,8 @@ pub struct LogQuery {
     pub page: Option<i64>,
     /// A notice after a redirect.
     pub notice: Option<String>,
+    /// With the `retried` notice: how many were queued.
+    pub queued: Option<String>,
 }
 
 /// The statuses the filter offers.
@@ -183,6 +196,7 @@ pub async fn list(
     let session = &signed.session;
     let notice = NoticeQuery {
         notice: q.notice.clone(),
+        queued: q.queued.clone(),
     };
     let mut body = format!("<h1>Event log</h1>{}{}", notice.html(), q.form());
     let filter = match q.filter() {
@@ -218,7 +232,7 @@ pub async fn list(
                     String::new()
                 };
                 format!(
-                    r#"<tr class="event"><td class="nowrap">{time}</td><td><a href="/portal/events/{id}">{kind}</a>{test}</td><td><code>{order}</code></td><td class="nowrap">{deliveries}</td></tr>"#,
+                    r#"<tr class="event"><td class="nowrap" data-label="Occurred">{time}</td><td data-label="Event"><a href="/portal/events/{id}">{kind}</a>{test}</td><td data-label="Order"><code>{order}</code></td><td class="nowrap" data-label="Deliveries">{deliveries}</td></tr>"#,
                     time = html::time(e.occurred_at),
                     id = Esc(&e.id),
                     kind = Esc(&e.event_type),
@@ -228,7 +242,7 @@ pub async fn list(
             })
             .collect();
         body.push_str(&format!(
-            r#"<div class="scroll"><table><thead><tr><th>Occurred</th><th>Event</th><th>Order</th><th>Deliveries</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+            r#"<div class="scroll"><table class="stack"><thead><tr><th>Occurred</th><th>Event</th><th>Order</th><th>Deliveries</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         ));
     }
     let shown = found.events.len() as i64;
@@ -270,7 +284,7 @@ fn attempts_table(attempts: &[&AttemptRow]) -> String {
                 (Some(code), None) => html::badge("bad", code),
             };
             format!(
-                r#"<tr class="attempt"><td>{n}</td><td class="nowrap">{time}</td><td>{trigger}</td><td>{outcome}</td><td class="nowrap">{latency} ms</td><td class="small">{error}</td><td class="small"><code>{excerpt}</code></td></tr>"#,
+                r#"<tr class="attempt"><td data-label="Attempt">{n}</td><td class="nowrap" data-label="Started">{time}</td><td data-label="Trigger">{trigger}</td><td data-label="Result">{outcome}</td><td class="nowrap" data-label="Latency">{latency} ms</td><td class="small" data-label="Error">{error}</td><td class="small" data-label="Response"><code>{excerpt}</code></td></tr>"#,
                 n = a.attempt_number,
                 time = html::time(a.started_at),
                 trigger = Esc(&a.trigger),
@@ -281,8 +295,21 @@ fn attempts_table(attempts: &[&AttemptRow]) -> String {
         })
         .collect();
     format!(
-        r#"<div class="scroll"><table><thead><tr><th>#</th><th>Started</th><th>Trigger</th><th>Result</th><th>Latency</th><th>Error</th><th>Response</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+        r#"<div class="scroll"><table class="stack"><thead><tr><th>#</th><th>Started</th><th>Trigger</th><th>Result</th><th>Latency</th><th>Error</th><th>Response</th></tr></thead><tbody>{rows}</tbody></table></div>"#
     )
+}
+
+/// Where a delivery went; a deleted endpoint is marked so.
+fn endpoint_label(d: &DeliveryRow) -> String {
+    if d.endpoint_deleted {
+        format!(
+            "{} {}",
+            Esc(&d.endpoint_url),
+            html::badge("warn", "deleted endpoint")
+        )
+    } else {
+        Esc(&d.endpoint_url).to_string()
+    }
 }
 
 /// `GET /portal/events/{id}`.
@@ -297,14 +324,6 @@ pub async fn detail(
     let detail = event_log::detail(&**client, signed.partner(), &id)
         .await?
         .ok_or_else(|| Problem::not_found("event", id.as_str()))?;
-    let urls: HashMap<String, String> = endpoints::list_for_partner(&**client, signed.partner())
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e.url))
-        .collect();
-    let payload: serde_json::Value =
-        serde_json::from_slice(&schema::render(&detail.data, SchemaVersion::V1))
-            .map_err(Problem::internal)?;
     let e = &detail.event;
     let mut deliveries = String::new();
     for d in &e.deliveries {
@@ -339,15 +358,17 @@ pub async fn detail(
         };
         deliveries.push_str(&format!(
             r#"<div class="card delivery" id="delivery-{id}"><div><span class="status">{badge}</span> to <strong>{url}</strong></div>{next}{last_error}
-{retry}<h3 class="small muted">Attempts</h3>{attempts}</div>"#,
+{retry}<h3 class="small muted">Attempts</h3>{attempts}{payload}</div>"#,
             id = d.id,
+            payload = payload_block(&detail.data, d.schema_version)?,
             badge = html::status_badge(status),
-            url = Esc(urls.get(&d.endpoint_id).map_or("(deleted endpoint)", |u| u.as_str())),
+            url = endpoint_label(d),
             attempts = attempts_table(&attempts),
         ));
     }
     if e.deliveries.is_empty() {
         deliveries = html::notice("info", "No endpoint takes this event type.");
+        deliveries.push_str(&payload_block(&detail.data, SchemaVersion::V2)?);
     }
     let test = if e.is_test {
         html::badge("info", "test")
@@ -363,7 +384,6 @@ pub async fn detail(
 <div><span>Received</span>{ingested}</div>
 </div></div>
 <h2>Deliveries</h2>{deliveries}
-<h2>Payload <span class="muted small">(schema v1; the delivery OTP is hidden here)</span></h2><div class="card"><pre>{payload}</pre></div>
 <p><a href="/portal/events">Back to the event log</a></p>"#,
         kind = Esc(&e.event_type),
         notice = query.html(),
@@ -371,7 +391,6 @@ pub async fn detail(
         order = Esc(&e.order_id),
         occurred = html::time(e.occurred_at),
         ingested = html::time(e.ingested_at),
-        payload = Esc(&masked_payload(payload)),
     );
     Ok(html::ok("Event", session, Nav::Events, &body))
 }
@@ -452,11 +471,14 @@ pub async fn retry_matching(
         },
     )
     .await?;
+    let count = queued.len();
     let endpoints: std::collections::BTreeSet<String> = queued.into_iter().collect();
     notify(&state, endpoints);
+    // Back to the same filtered log, status included, saying how many went.
     Ok(html::see_other(&format!(
-        "/portal/events?event_type={}&from={}&to={}&notice=retried",
+        "/portal/events?event_type={}&status={}&from={}&to={}&notice=retried&queued={count}",
         html::query_value(&q.event_type),
+        html::query_value(&q.status),
         html::query_value(&q.from),
         html::query_value(&q.to),
     )))

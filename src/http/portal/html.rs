@@ -187,7 +187,10 @@ pub fn see_other(location: &str) -> HttpResponse {
 }
 
 /// The style sheet: system fonts, one column that fits a phone, tables that
-/// scroll sideways rather than overflow.
+/// scroll sideways rather than overflow. Below 600 px the tables marked
+/// `stack` show each row as a card of labelled lines (a phone cannot fit
+/// their columns side by side), and chart labels grow to stay readable at
+/// the chart's reduced scale.
 const CSS: &str = r#"
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2933;background:#f5f7fa}
@@ -244,6 +247,15 @@ svg{width:100%;height:auto;display:block}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;color:#616e7c}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
 @media (max-width:600px){body{font-size:14px}.signout{margin-left:0}th,td{padding:6px}}
+@media (max-width:600px){
+table.stack thead{display:none}
+table.stack,table.stack tbody,table.stack tr{display:block;width:100%}
+table.stack tr{border-bottom:1px solid #e4e7eb;padding:4px 0}
+table.stack td{display:flex;gap:8px;border:0;padding:2px 8px;white-space:normal;min-width:0;overflow-wrap:anywhere}
+table.stack td::before{content:attr(data-label);flex:0 0 78px;font-size:12px;font-weight:600;color:#616e7c}
+table.stack td>*{min-width:0}
+svg[role=img] text{font-size:24px}
+}
 "#;
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ async fn the_log_filters_by_type_status_and_time_newest_first() {
 
     let detail = app.get(&format!("/api/v1/events/{failed}"), &key).await;
     assert_eq!(detail.body["payload"]["event_id"], failed);
-    assert_eq!(detail.body["payload"]["schema_version"], "v1");
+    assert_eq!(detail.body["payload"]["schema_version"], "v2");
     assert_eq!(detail.body["event"]["deliveries"][0]["status"], "dead");
     assert_problem(
         &app.get("/api/v1/events/evt_nope", &key).await,

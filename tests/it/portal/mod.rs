@@ -4,6 +4,7 @@
 
 mod browser;
 mod isolation;
+mod phone;
 mod tracking_browser;
 mod versions;
 pub mod webdriver;

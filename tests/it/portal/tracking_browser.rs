@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use trackwire::dev::feed::{advance, new_order, OrderRow};
 
 use super::browser::{request, screenshots};
@@ -34,13 +34,13 @@ const STEPS: [(&str, &str); 7] = [
 /// reloaded.
 async fn mark(browser: &Session<'_>) {
     browser
-        .execute("window.__notReloaded = 'yes'; return null;")
+        .execute("window.__notReloaded = 'yes'; return null;", json!([]))
         .await;
 }
 
 async fn still_marked(browser: &Session<'_>) -> bool {
     browser
-        .execute("return window.__notReloaded || null;")
+        .execute("return window.__notReloaded || null;", json!([]))
         .await
         == "yes"
 }
@@ -48,7 +48,7 @@ async fn still_marked(browser: &Session<'_>) -> bool {
 /// The tracking page's HTML must not hold the OTP, a phone or the customer.
 async fn assert_page_is_clean(browser: &Session<'_>) {
     let html = browser
-        .execute("return document.documentElement.outerHTML;")
+        .execute("return document.documentElement.outerHTML;", json!([]))
         .await;
     let html = html.as_str().unwrap_or_default();
     for private in [OTP, "98765", "43210", "CUST-ORD-5521", "Kumar"] {
@@ -180,7 +180,10 @@ async fn a_merchant_turns_tracking_on_and_follows_an_order_through_every_event_i
         row = Some(next);
     }
     let entries = browser
-        .execute("return document.querySelectorAll('ol.timeline li').length;")
+        .execute(
+            "return document.querySelectorAll('ol.timeline li').length;",
+            json!([]),
+        )
         .await;
     assert_eq!(
         entries,
@@ -195,7 +198,10 @@ async fn a_merchant_turns_tracking_on_and_follows_an_order_through_every_event_i
         .screenshot(&shots.join("tracking-20-phone-page.png"))
         .await;
     let fits: Value = browser
-        .execute("return document.documentElement.scrollWidth <= window.innerWidth;")
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            json!([]),
+        )
         .await;
     assert_eq!(
         fits,

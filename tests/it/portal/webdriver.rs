@@ -289,6 +289,16 @@ impl Session<'_> {
         .await;
     }
 
+    /// Runs `script` in the page with `args`; returns its value.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
     /// Saves a PNG screenshot of the viewport to `path`.
     pub async fn screenshot(&self, path: &Path) {
         let data = self.cmd(Method::GET, "/screenshot", None).await;
@@ -317,16 +327,6 @@ impl Session<'_> {
         }
     }
 
-    /// Runs `script` in the page and answers what it returns.
-    pub async fn execute(&self, script: &str) -> Value {
-        self.cmd(
-            Method::POST,
-            "/execute/sync",
-            Some(json!({ "script": script, "args": [] })),
-        )
-        .await
-    }
-
     /// Waits, without reloading, until the text of `css` contains `want`;
     /// panics with the page's text after `timeout`. The text is read in one
     /// script call, so a part of the page swapped meanwhile cannot go stale
@@ -338,7 +338,7 @@ impl Session<'_> {
             Value::from(css)
         );
         while !self
-            .execute(&script)
+            .execute(&script, json!([]))
             .await
             .as_str()
             .is_some_and(|t| t.contains(want))

@@ -199,7 +199,7 @@ async fn detail_page(
 <button class="secondary" id="rotate">Rotate secret</button></form>
 <p class="muted small">During the grace period each request carries both signatures, so your receiver can switch without dropping one.</p></div>
 <h2>Delete</h2><div class="card"><form method="post" action="/portal/endpoints/{id}/delete">{csrf}
-<div class="checks"><label><input type="checkbox" name="confirm" value="1" required> Delete this endpoint and its pending deliveries (the event log keeps the events)</label></div>
+<div class="checks"><label><input type="checkbox" name="confirm" value="1" required> Delete this endpoint; deliveries still waiting are given up (the event log keeps every delivery and attempt)</label></div>
 <button class="danger" id="delete">Delete endpoint</button></form></div>"#,
         url = Esc(&e.url),
         id = Esc(&e.id),

@@ -16,11 +16,18 @@ use crate::webhook::SigningSecret;
 pub struct NoticeQuery {
     /// `deleted`, `updated`, `retry`, `retried`, `delivered`.
     pub notice: Option<String>,
+    /// With `retried`: how many deliveries the bulk retry queued. Shown only
+    /// when it reads as a number, so the query cannot put words on the page.
+    pub queued: Option<String>,
 }
 
 impl NoticeQuery {
     /// The notice's box, if any.
     pub fn html(&self) -> String {
+        let queued = self.queued.as_deref().and_then(|n| n.parse::<u64>().ok());
+        if let (Some("retried"), Some(n)) = (self.notice.as_deref(), queued) {
+            return html::notice(if n == 0 { "warn" } else { "ok" }, &retried(n));
+        }
         let (kind, text) = match self.notice.as_deref() {
             Some("deleted") => ("ok", "Endpoint deleted."),
             Some("updated") => ("ok", "Endpoint saved."),
@@ -36,6 +43,17 @@ impl NoticeQuery {
             _ => return String::new(),
         };
         html::notice(kind, text)
+    }
+}
+
+/// What a bulk retry of `n` deliveries says.
+fn retried(n: u64) -> String {
+    match n {
+        0 => "No failed delivery matched: nothing was queued.".to_owned(),
+        1 => "1 delivery queued for a retry: it is sent again now. Reload to follow it.".to_owned(),
+        n => format!(
+            "{n} deliveries queued for a retry: they are sent again now. Reload to follow them."
+        ),
     }
 }
 
