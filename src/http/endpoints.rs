@@ -103,6 +103,10 @@ pub struct EndpointOut {
     pub description: String,
     /// Receiving deliveries.
     pub enabled: bool,
+    /// Why trackwire disabled it (a `410 Gone`), until it is enabled again.
+    pub disabled_reason: Option<String>,
+    /// When trackwire disabled it.
+    pub disabled_at: Option<DateTime<Utc>>,
     /// Pinned payload version.
     pub schema_version: &'static str,
     /// Event types received.
@@ -123,6 +127,8 @@ impl From<Endpoint> for EndpointOut {
             url: e.url,
             description: e.description,
             enabled: e.enabled,
+            disabled_reason: e.disabled_reason,
+            disabled_at: e.disabled_at,
             schema_version: e.schema_version.as_str(),
             event_types: e.event_types.iter().map(|t| t.as_str()).collect(),
             active_secrets: e.secrets.len(),

@@ -27,6 +27,11 @@ pub struct Endpoint {
     pub description: String,
     /// A disabled endpoint receives no new deliveries.
     pub enabled: bool,
+    /// Why trackwire disabled it (the endpoint answered `410 Gone`), while
+    /// it stays disabled; `None` when enabled or disabled by the partner.
+    pub disabled_reason: Option<String>,
+    /// When trackwire disabled it, with `disabled_reason`.
+    pub disabled_at: Option<DateTime<Utc>>,
     /// The payload version this endpoint is pinned to.
     pub schema_version: SchemaVersion,
     /// The event types routed to it.
@@ -55,7 +60,8 @@ pub struct NewEndpoint<'a> {
 
 /// Selects endpoints with their event types and their unexpired secrets.
 const SELECT: &str = "
-    SELECT e.id, e.partner_id, e.url, e.description, e.enabled, e.schema_version, e.updated_at,
+    SELECT e.id, e.partner_id, e.url, e.description, e.enabled, e.disabled_reason, e.disabled_at,
+           e.schema_version, e.updated_at,
            ARRAY(SELECT t.event_type FROM endpoint_event_types t
                  WHERE t.endpoint_id = e.id ORDER BY t.event_type) AS event_types,
            ARRAY(SELECT s.secret FROM endpoint_secrets s
@@ -77,6 +83,8 @@ fn from_row(row: &Row) -> Result<Endpoint, StoreError> {
         url: row.get("url"),
         description: row.get("description"),
         enabled: row.get("enabled"),
+        disabled_reason: row.get("disabled_reason"),
+        disabled_at: row.get("disabled_at"),
         schema_version: SchemaVersion::from_str(&version).map_err(|e| corrupt(e.to_string()))?,
         event_types: types
             .iter()
@@ -253,11 +261,25 @@ pub async fn update(
     id: &str,
     changes: &EndpointChanges<'_>,
 ) -> Result<Option<Endpoint>, StoreError> {
+    let was_enabled: Option<bool> = tx
+        .query_opt(
+            "SELECT enabled FROM endpoints WHERE id = $1 AND partner_id = $2 FOR UPDATE",
+            &[&id, &partner_id],
+        )
+        .await?
+        .map(|row| row.get(0));
+    let Some(was_enabled) = was_enabled else {
+        return Ok(None);
+    };
+    // Any change of `enabled` by the partner ends what trackwire recorded
+    // about its own disabling.
     let n = tx
         .execute(
             "UPDATE endpoints
              SET url = COALESCE($3, url), description = COALESCE($4, description),
                  enabled = COALESCE($5, enabled),
+                 disabled_reason = CASE WHEN $5::boolean IS NULL THEN disabled_reason END,
+                 disabled_at = CASE WHEN $5::boolean IS NULL THEN disabled_at END,
                  schema_version = COALESCE($6, schema_version), updated_at = now()
              WHERE id = $1 AND partner_id = $2",
             &[
@@ -276,7 +298,56 @@ pub async fn update(
     if let Some(types) = changes.event_types {
         set_event_types(tx, id, types).await?;
     }
+    match changes.enabled {
+        Some(true) if !was_enabled => {
+            record_enabling(tx, id, "disabled", "enabled", "enabled by the partner").await?
+        }
+        Some(false) if was_enabled => {
+            record_enabling(tx, id, "enabled", "disabled", "disabled by the partner").await?
+        }
+        _ => {}
+    }
     get(tx, id).await
+}
+
+/// Disables an enabled endpoint because of how it answered (`410 Gone`), and
+/// records the transition. Returns false when it was already disabled or is
+/// gone, so a burst of such answers is recorded once.
+pub async fn disable_for_answer(
+    client: &impl GenericClient,
+    id: &str,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let n = client
+        .execute(
+            "WITH disabled AS (
+                 UPDATE endpoints
+                 SET enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now()
+                 WHERE id = $1 AND enabled
+                 RETURNING id
+             )
+             INSERT INTO endpoint_transitions (endpoint_id, kind, from_state, to_state, reason)
+             SELECT id, 'enabled', 'enabled', 'disabled', $2 FROM disabled",
+            &[&id, &reason],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+async fn record_enabling(
+    tx: &impl GenericClient,
+    id: &str,
+    from: &str,
+    to: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO endpoint_transitions (endpoint_id, kind, from_state, to_state, reason)
+         VALUES ($1, 'enabled', $2, $3, $4)",
+        &[&id, &from, &to, &reason],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Deletes one of a partner's endpoints with its deliveries (the events stay

@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_hot_path_keys.sql",
         sql: include_str!("../../migrations/0007_hot_path_keys.sql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_response_rules.sql",
+        sql: include_str!("../../migrations/0010_response_rules.sql"),
+    },
 ];
 
 /// Serialises concurrent `migrate` runs (several processes starting at once).

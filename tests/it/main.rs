@@ -16,3 +16,4 @@ mod portal;
 mod private_pg;
 mod receiver;
 mod resilience;
+mod response_rules;

@@ -3,6 +3,7 @@
 //! against the real binary.
 
 mod browser;
+mod gone;
 mod isolation;
 mod versions;
 mod webdriver;

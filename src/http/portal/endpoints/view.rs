@@ -10,6 +10,32 @@ use crate::store::endpoints::Endpoint;
 use crate::store::health::Health;
 use crate::webhook::SigningSecret;
 
+/// The endpoint's status badge: a disabling by trackwire (a `410 Gone`)
+/// looks different from one the partner chose.
+pub fn status_badge(e: &Endpoint) -> String {
+    match (e.enabled, &e.disabled_reason) {
+        (true, _) => html::badge("ok", "enabled"),
+        (false, Some(_)) => html::badge("bad", "disabled: gone"),
+        (false, None) => html::badge("muted", "disabled"),
+    }
+}
+
+/// Why trackwire disabled the endpoint and how to enable it again; empty
+/// when it did not.
+pub fn disabled_notice(e: &Endpoint) -> String {
+    match (&e.disabled_reason, e.disabled_at) {
+        (Some(reason), Some(at)) if !e.enabled => html::notice(
+            "bad",
+            &format!(
+                "Disabled on {}: {reason}, which asks senders to stop. Deliveries since then wait; \
+                 once your receiver is back, tick Enabled below and save to resume them.",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ),
+        ),
+        _ => String::new(),
+    }
+}
+
 /// A notice named in the query after a redirect (fixed texts only, so the
 /// query cannot put words on the page).
 #[derive(Debug, Default, Deserialize)]
