@@ -25,6 +25,7 @@ use crate::endpoint_url::EndpointUrl;
 use crate::schema::{EventType, SchemaVersion};
 use crate::store::endpoints::{self, Endpoint, EndpointChanges, NewEndpoint};
 use crate::store::health;
+use crate::webhook::SigningScheme;
 
 /// Longest description accepted.
 const MAX_DESCRIPTION: usize = 500;
@@ -61,6 +62,10 @@ pub struct EndpointIn {
     pub schema_version: Option<String>,
     /// Receive deliveries (default true).
     pub enabled: Option<bool>,
+    /// `hmac` (the default: `v1` signatures with a `whsec_` secret) or
+    /// `ed25519` (`v1a` signatures, verified with the `whpk_` public key).
+    /// Fixed for the endpoint's life.
+    pub signing_scheme: Option<String>,
 }
 
 /// Changes to an endpoint; absent fields stay as they are.
@@ -111,8 +116,13 @@ pub struct EndpointOut {
     pub schema_version: &'static str,
     /// Event types received.
     pub event_types: Vec<&'static str>,
+    /// `hmac` or `ed25519`.
+    pub signing_scheme: &'static str,
     /// Secrets currently signing (more than one during a rotation).
     pub active_secrets: usize,
+    /// For `ed25519`: the `whpk_` public keys of the active keys, newest
+    /// first, to verify `v1a` signatures with. Empty for `hmac`.
+    pub public_keys: Vec<String>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }
@@ -131,7 +141,9 @@ impl From<Endpoint> for EndpointOut {
             disabled_at: e.disabled_at,
             schema_version: e.schema_version.as_str(),
             event_types: e.event_types.iter().map(|t| t.as_str()).collect(),
+            signing_scheme: e.signing_scheme.as_str(),
             active_secrets: e.secrets.len(),
+            public_keys: public_keys(&e.secrets),
             updated_at: e.updated_at,
         }
     }
@@ -143,8 +155,33 @@ pub struct EndpointCreatedOut {
     /// The endpoint.
     #[serde(flatten)]
     pub endpoint: EndpointOut,
-    /// `whsec_...`, to verify signatures with.
-    pub secret: String,
+    /// `whsec_...`, to verify signatures with (shown this once); absent for
+    /// `ed25519`, whose requests are verified with `public_keys`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// The `whpk_` public keys of `secrets`, in their order.
+pub(crate) fn public_keys(secrets: &[crate::webhook::SigningSecret]) -> Vec<String> {
+    secrets
+        .iter()
+        .filter_map(|s| s.public_key().map(str::to_owned))
+        .collect()
+}
+
+/// Parses a signing scheme, naming the field.
+pub(crate) fn signing_scheme(raw: Option<&str>) -> Result<SigningScheme, Problem> {
+    raw.map(|s| {
+        SigningScheme::from_str(s).map_err(|e| Problem::invalid("signing_scheme", e.to_string()))
+    })
+    .transpose()
+    .map(Option::unwrap_or_default)
+}
+
+/// The secret to show once at creation or rotation: only an HMAC secret,
+/// since an ed25519 key never leaves trackwire (its public key is shown).
+pub(crate) fn shown_secret(secret: &crate::webhook::SigningSecret) -> Option<String> {
+    (secret.scheme() == SigningScheme::Hmac).then(|| secret.as_str().to_owned())
 }
 
 /// Parses event type names, naming the bad entry.
@@ -236,9 +273,10 @@ async fn create(
         .map(schema_version)
         .transpose()?
         .unwrap_or_default();
+    let scheme = signing_scheme(body.signing_scheme.as_deref())?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let (mut endpoint, secret) = endpoints::insert(
+    let (mut endpoint, secret) = endpoints::insert_signed(
         &*tx,
         &NewEndpoint {
             partner_id: &caller.id,
@@ -247,6 +285,7 @@ async fn create(
             event_types: &types,
             schema_version,
         },
+        scheme,
     )
     .await?;
     if body.enabled == Some(false) {
@@ -261,7 +300,7 @@ async fn create(
     tx.commit().await?;
     Ok(HttpResponse::Created().json(EndpointCreatedOut {
         endpoint: endpoint.into(),
-        secret: secret.as_str().to_owned(),
+        secret: shown_secret(&secret),
     }))
 }
 
@@ -343,8 +382,11 @@ async fn rotate(
         .ok_or_else(|| Problem::not_found("endpoint", id.as_str()))?;
     tx.commit().await?;
     let old_expires_at = Utc::now() + chrono::Duration::from_std(grace).unwrap_or_default();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "secret": secret.as_str(),
-        "previous_secrets_expire_at": old_expires_at,
-    })))
+    let mut out = serde_json::json!({ "previous_secrets_expire_at": old_expires_at });
+    match (shown_secret(&secret), secret.public_key()) {
+        (Some(shown), _) => out["secret"] = shown.into(),
+        (None, Some(public)) => out["public_key"] = public.into(),
+        (None, None) => {}
+    }
+    Ok(HttpResponse::Ok().json(out))
 }

@@ -8,7 +8,7 @@ use tokio_postgres::{error::SqlState, GenericClient, Row};
 
 use super::StoreError;
 use crate::schema::{EventType, SchemaVersion};
-use crate::webhook::SigningSecret;
+use crate::webhook::{SigningScheme, SigningSecret};
 
 /// A partner may register at most this many endpoints (also enforced by a
 /// trigger in the database).
@@ -36,6 +36,8 @@ pub struct Endpoint {
     pub schema_version: SchemaVersion,
     /// The event types routed to it.
     pub event_types: Vec<EventType>,
+    /// How requests are signed; every secret in `secrets` is of this scheme.
+    pub signing_scheme: SigningScheme,
     /// Secrets that sign each request, newest first; more than one during a
     /// rotation.
     pub secrets: Vec<SigningSecret>,
@@ -61,7 +63,7 @@ pub struct NewEndpoint<'a> {
 /// Selects endpoints with their event types and their unexpired secrets.
 const SELECT: &str = "
     SELECT e.id, e.partner_id, e.url, e.description, e.enabled, e.disabled_reason, e.disabled_at,
-           e.schema_version, e.updated_at,
+           e.schema_version, e.signing_scheme, e.updated_at,
            ARRAY(SELECT t.event_type FROM endpoint_event_types t
                  WHERE t.endpoint_id = e.id ORDER BY t.event_type) AS event_types,
            ARRAY(SELECT s.secret FROM endpoint_secrets s
@@ -75,6 +77,7 @@ fn from_row(row: &Row) -> Result<Endpoint, StoreError> {
         message,
     };
     let version: String = row.get("schema_version");
+    let scheme: String = row.get("signing_scheme");
     let types: Vec<String> = row.get("event_types");
     let secrets: Vec<String> = row.get("secrets");
     Ok(Endpoint {
@@ -90,6 +93,7 @@ fn from_row(row: &Row) -> Result<Endpoint, StoreError> {
             .iter()
             .map(|t| EventType::from_str(t).map_err(|e| corrupt(e.to_string())))
             .collect::<Result<_, _>>()?,
+        signing_scheme: SigningScheme::from_str(&scheme).map_err(|e| corrupt(e.to_string()))?,
         secrets: secrets
             .iter()
             .map(|s| SigningSecret::parse(s).map_err(|e| corrupt(e.to_string())))
@@ -102,22 +106,33 @@ fn new_id() -> String {
     format!("ep_{:016x}", rand::random::<u64>())
 }
 
-/// Creates an endpoint with its event types and a first signing secret, in
-/// the caller's transaction. Returns the endpoint and the secret (shown once).
+/// Creates an endpoint signing with HMAC; see [`insert_signed`].
 pub async fn insert(
     tx: &impl GenericClient,
     new: &NewEndpoint<'_>,
 ) -> Result<(Endpoint, SigningSecret), StoreError> {
+    insert_signed(tx, new, SigningScheme::Hmac).await
+}
+
+/// Creates an endpoint with its event types and a first signing secret of
+/// `scheme`, in the caller's transaction. Returns the endpoint and the
+/// secret (an HMAC secret is shown once).
+pub async fn insert_signed(
+    tx: &impl GenericClient,
+    new: &NewEndpoint<'_>,
+    scheme: SigningScheme,
+) -> Result<(Endpoint, SigningSecret), StoreError> {
     let id = new_id();
     tx.execute(
-        "INSERT INTO endpoints (id, partner_id, url, description, schema_version)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO endpoints (id, partner_id, url, description, schema_version, signing_scheme)
+         VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             &id,
             &new.partner_id,
             &new.url,
             &new.description,
             &new.schema_version.as_str(),
+            &scheme.as_str(),
         ],
     )
     .await
@@ -133,7 +148,7 @@ pub async fn insert(
         },
     )?;
     set_event_types(tx, &id, new.event_types).await?;
-    let secret = SigningSecret::generate();
+    let secret = SigningSecret::generate_for(scheme);
     tx.execute(
         "INSERT INTO endpoint_secrets (endpoint_id, secret) VALUES ($1, $2)",
         &[&id, &secret.as_str()],
@@ -377,15 +392,21 @@ pub async fn rotate_secret(
     id: &str,
     grace: std::time::Duration,
 ) -> Result<Option<SigningSecret>, StoreError> {
-    let n = tx
-        .execute(
-            "UPDATE endpoints SET updated_at = now() WHERE id = $1 AND partner_id = $2",
+    let scheme: Option<String> = tx
+        .query_opt(
+            "UPDATE endpoints SET updated_at = now() WHERE id = $1 AND partner_id = $2
+             RETURNING signing_scheme",
             &[&id, &partner_id],
         )
-        .await?;
-    if n == 0 {
+        .await?
+        .map(|row| row.get(0));
+    let Some(scheme) = scheme else {
         return Ok(None);
-    }
+    };
+    let scheme = SigningScheme::from_str(&scheme).map_err(|e| StoreError::Corrupt {
+        table: "endpoints",
+        message: e.to_string(),
+    })?;
     let grace_secs = grace.as_secs_f64();
     tx.execute(
         "UPDATE endpoint_secrets SET expires_at = now() + make_interval(secs => $2)
@@ -393,7 +414,9 @@ pub async fn rotate_secret(
         &[&id, &grace_secs],
     )
     .await?;
-    let secret = SigningSecret::generate();
+    // The new key is of the endpoint's scheme, so receivers keep one way of
+    // verifying through a rotation.
+    let secret = SigningSecret::generate_for(scheme);
     tx.execute(
         "INSERT INTO endpoint_secrets (endpoint_id, secret) VALUES ($1, $2)",
         &[&id, &secret.as_str()],

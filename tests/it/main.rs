@@ -17,3 +17,4 @@ mod private_pg;
 mod receiver;
 mod resilience;
 mod response_rules;
+mod signatures;

@@ -10,6 +10,7 @@ mod paging;
 mod partners;
 mod query_params;
 mod retry_rules;
+mod signing;
 mod urls;
 mod versions;
 

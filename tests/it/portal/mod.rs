@@ -5,6 +5,7 @@
 mod browser;
 mod gone;
 mod isolation;
+mod signing;
 mod versions;
 mod webdriver;
 

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 
 use crate::endpoint_url::EndpointUrl;
-use crate::http::endpoints::{description, event_types, schema_version, url};
+use crate::http::endpoints::{description, event_types, schema_version, signing_scheme, url};
 use crate::http::portal::error::PortalError;
 use crate::http::portal::html::Esc;
 use crate::http::portal::session::FormData;
@@ -13,7 +13,7 @@ use crate::http::problem::Problem;
 use crate::http::AppState;
 use crate::schema::{EventType, Lifecycle, SchemaVersion};
 use crate::store::endpoints::{self as store, Endpoint, EndpointChanges, NewEndpoint};
-use crate::webhook::SigningSecret;
+use crate::webhook::{SigningScheme, SigningSecret};
 
 /// What an endpoint form holds (kept on a validation error, so nothing typed
 /// is lost).
@@ -24,6 +24,8 @@ pub(super) struct Values {
     pub(super) types: Vec<String>,
     pub(super) schema_version: String,
     pub(super) enabled: bool,
+    /// Read on creation only: the scheme is fixed for the endpoint's life.
+    pub(super) signing_scheme: String,
 }
 
 impl Values {
@@ -34,6 +36,7 @@ impl Values {
             types: form.all("event_types"),
             schema_version: form.get("schema_version").to_owned(),
             enabled: form.checked("enabled"),
+            signing_scheme: form.get("signing_scheme").to_owned(),
         }
     }
 
@@ -48,6 +51,7 @@ impl Values {
                 .collect(),
             schema_version: e.schema_version.as_str().to_owned(),
             enabled: e.enabled,
+            signing_scheme: e.signing_scheme.as_str().to_owned(),
         }
     }
 
@@ -81,7 +85,7 @@ pub(super) fn fields(v: &Values, new: bool, lifecycle: &Lifecycle) -> String {
         ));
     }
     let enabled = if new {
-        String::new()
+        scheme_choice(&v.signing_scheme)
     } else {
         let checked = if v.enabled { " checked" } else { "" };
         format!(
@@ -104,6 +108,31 @@ pub(super) fn fields(v: &Values, new: bool, lifecycle: &Lifecycle) -> String {
         Esc(&v.url),
         Esc(&v.description),
         version_options(&v.schema_version, lifecycle),
+    )
+}
+
+/// The signing scheme of a new endpoint, HMAC preselected.
+fn scheme_choice(selected: &str) -> String {
+    let options: String = SigningScheme::ALL
+        .iter()
+        .map(|scheme| {
+            let name = scheme.as_str();
+            let on = if name == selected || (selected.is_empty() && *scheme == SigningScheme::Hmac)
+            {
+                " selected"
+            } else {
+                ""
+            };
+            let label = match scheme {
+                SigningScheme::Hmac => "HMAC-SHA256 with a shared secret (v1)",
+                SigningScheme::Ed25519 => "ed25519 with a public key (v1a)",
+            };
+            format!(r#"<option value="{name}"{on}>{label}</option>"#)
+        })
+        .collect();
+    format!(
+        r#"<label for="signing_scheme">Signatures</label><select id="signing_scheme" name="signing_scheme">{options}</select>
+<p class="muted small">Fixed for the endpoint's life. With ed25519 your receiver verifies with a public key, which is not a secret and stays on the endpoint's page.</p>"#
     )
 }
 
@@ -160,9 +189,10 @@ pub(super) async fn insert(
     let types = event_types("event_types", &v.types)?;
     let description = description(&v.description)?;
     let schema_version = chosen_version(&v.schema_version)?.unwrap_or_default();
+    let scheme = signing_scheme(Some(v.signing_scheme.as_str()).filter(|s| !s.is_empty()))?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let created = store::insert(
+    let created = store::insert_signed(
         &*tx,
         &NewEndpoint {
             partner_id: partner,
@@ -171,6 +201,7 @@ pub(super) async fn insert(
             event_types: &types,
             schema_version,
         },
+        scheme,
     )
     .await?;
     tx.commit().await?;

@@ -25,7 +25,7 @@ use crate::http::AppState;
 use crate::store::endpoints::{self as store, Endpoint};
 use crate::store::health;
 use form::{apply, fields, form_error, insert, status_of, Values};
-use view::{disabled_notice, health_line, secret_box, status_badge};
+use view::{disabled_notice, health_line, secret_box, signing_line, status_badge};
 
 pub use view::{test_form, NoticeQuery};
 
@@ -181,7 +181,7 @@ async fn detail_page(
 <div><span>Status</span>{enabled}</div>
 <div><span>Id</span><code>{id}</code></div>
 <div><span>Payload schema</span>{schema}</div>
-<div><span>Signing secrets</span>{secrets} active</div>
+<div><span>Signatures</span>{signing}</div>
 <div><span>Health</span>{health} <a class="small" href="/portal/health#{id}">chart</a></div>
 </div></div>
 <h2>Send a test event</h2><div class="card">{test}</div>
@@ -197,7 +197,7 @@ async fn detail_page(
         url = Esc(&e.url),
         id = Esc(&e.id),
         schema = e.schema_version.as_str(),
-        secrets = e.secrets.len(),
+        signing = signing_line(e),
         health = health_line(health.as_ref()),
         test = test_form(session, e),
         csrf = csrf_field(session),
