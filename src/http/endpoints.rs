@@ -23,7 +23,7 @@ use super::query::{whole_number, Query};
 use super::AppState;
 use crate::endpoint_url::EndpointUrl;
 use crate::schema::{EventType, SchemaVersion};
-use crate::store::endpoints::{self, Endpoint, EndpointChanges, NewEndpoint};
+use crate::store::endpoints::{self, Endpoint, EndpointChanges, NewEndpoint, RateLimit};
 use crate::store::health;
 use crate::webhook::SigningScheme;
 
@@ -66,7 +66,24 @@ pub struct EndpointIn {
     /// `ed25519` (`v1a` signatures, verified with the `whpk_` public key).
     /// Fixed for the endpoint's life.
     pub signing_scheme: Option<String>,
+    /// A limit on how fast this endpoint is sent to (none by default).
+    pub rate_limit: Option<RateLimitIn>,
 }
+
+/// A rate limit as sent: attempts a second, and how many may go at once
+/// after a quiet spell (default: `per_second`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitIn {
+    /// 1..=10,000.
+    pub per_second: i64,
+    /// 1..=10,000.
+    pub burst: Option<i64>,
+}
+
+/// Most attempts a second a limit may allow; above it, a limit limits
+/// nothing the process-wide ones do not.
+const MAX_RATE: i64 = 10_000;
 
 /// Changes to an endpoint; absent fields stay as they are.
 #[derive(Debug, Deserialize)]
@@ -83,6 +100,34 @@ pub struct EndpointPatchIn {
     pub schema_version: Option<String>,
     /// Enable or disable.
     pub enabled: Option<bool>,
+    /// A new rate limit; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    pub rate_limit: Option<Option<RateLimitIn>>,
+}
+
+/// Tells a `null` (`Some(None)`) from an absent field (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Checks a rate limit, naming the bad field.
+pub(crate) fn rate_limit(raw: RateLimitIn) -> Result<RateLimit, Problem> {
+    let check = |field: &str, n: i64| {
+        u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_RATE as u32).contains(n))
+            .ok_or_else(|| {
+                Problem::invalid(field, format!("must be between 1 and {MAX_RATE}, got {n}"))
+            })
+    };
+    Ok(RateLimit {
+        per_second: check("rate_limit.per_second", raw.per_second)?,
+        burst: check("rate_limit.burst", raw.burst.unwrap_or(raw.per_second))?,
+    })
 }
 
 /// A secret rotation (query parameters, kept as strings so that a bad value
@@ -116,6 +161,8 @@ pub struct EndpointOut {
     pub schema_version: &'static str,
     /// Event types received.
     pub event_types: Vec<&'static str>,
+    /// The rate limit; `null` when there is none.
+    pub rate_limit: Option<RateLimitIn>,
     /// `hmac` or `ed25519`.
     pub signing_scheme: &'static str,
     /// Secrets currently signing (more than one during a rotation).
@@ -141,6 +188,10 @@ impl From<Endpoint> for EndpointOut {
             disabled_at: e.disabled_at,
             schema_version: e.schema_version.as_str(),
             event_types: e.event_types.iter().map(|t| t.as_str()).collect(),
+            rate_limit: e.rate_limit.map(|l| RateLimitIn {
+                per_second: l.per_second.into(),
+                burst: Some(l.burst.into()),
+            }),
             signing_scheme: e.signing_scheme.as_str(),
             active_secrets: e.secrets.len(),
             public_keys: public_keys(&e.secrets),
@@ -274,6 +325,7 @@ async fn create(
         .transpose()?
         .unwrap_or_default();
     let scheme = signing_scheme(body.signing_scheme.as_deref())?;
+    let limit = body.rate_limit.map(rate_limit).transpose()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let (mut endpoint, secret) = endpoints::insert_signed(
@@ -288,9 +340,10 @@ async fn create(
         scheme,
     )
     .await?;
-    if body.enabled == Some(false) {
+    if body.enabled == Some(false) || limit.is_some() {
         let changes = EndpointChanges {
-            enabled: Some(false),
+            enabled: body.enabled.filter(|e| !e),
+            rate_limit: limit.map(Some),
             ..Default::default()
         };
         endpoint = endpoints::update(&*tx, &caller.id, &endpoint.id, &changes)
@@ -338,6 +391,10 @@ async fn update(
             .schema_version
             .as_deref()
             .map(schema_version)
+            .transpose()?,
+        rate_limit: body
+            .rate_limit
+            .map(|l| l.map(rate_limit).transpose())
             .transpose()?,
     };
     let mut client = state.pool.get().await?;

@@ -36,6 +36,9 @@ pub struct Endpoint {
     pub schema_version: SchemaVersion,
     /// The event types routed to it.
     pub event_types: Vec<EventType>,
+    /// The partner's rate limit; `None` sends as fast as the endpoint's
+    /// concurrency allows.
+    pub rate_limit: Option<RateLimit>,
     /// How requests are signed; every secret in `secrets` is of this scheme.
     pub signing_scheme: SigningScheme,
     /// Secrets that sign each request, newest first; more than one during a
@@ -43,6 +46,15 @@ pub struct Endpoint {
     pub secrets: Vec<SigningSecret>,
     /// Last change of any of the above.
     pub updated_at: DateTime<Utc>,
+}
+
+/// A partner's limit on how fast one endpoint is sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Attempts a second, sustained (1..=10,000).
+    pub per_second: u32,
+    /// Attempts that may go at once after a quiet spell (1..=10,000).
+    pub burst: u32,
 }
 
 /// What a new endpoint is made of.
@@ -63,7 +75,8 @@ pub struct NewEndpoint<'a> {
 /// Selects endpoints with their event types and their unexpired secrets.
 const SELECT: &str = "
     SELECT e.id, e.partner_id, e.url, e.description, e.enabled, e.disabled_reason, e.disabled_at,
-           e.schema_version, e.signing_scheme, e.updated_at,
+           e.schema_version, e.signing_scheme, e.rate_limit_per_second, e.rate_limit_burst,
+           e.updated_at,
            ARRAY(SELECT t.event_type FROM endpoint_event_types t
                  WHERE t.endpoint_id = e.id ORDER BY t.event_type) AS event_types,
            ARRAY(SELECT s.secret FROM endpoint_secrets s
@@ -93,12 +106,23 @@ fn from_row(row: &Row) -> Result<Endpoint, StoreError> {
             .iter()
             .map(|t| EventType::from_str(t).map_err(|e| corrupt(e.to_string())))
             .collect::<Result<_, _>>()?,
+        rate_limit: rate_limit_of(row),
         signing_scheme: SigningScheme::from_str(&scheme).map_err(|e| corrupt(e.to_string()))?,
         secrets: secrets
             .iter()
             .map(|s| SigningSecret::parse(s).map_err(|e| corrupt(e.to_string())))
             .collect::<Result<_, _>>()?,
         updated_at: row.get("updated_at"),
+    })
+}
+
+fn rate_limit_of(row: &Row) -> Option<RateLimit> {
+    let per_second: Option<i32> = row.get("rate_limit_per_second");
+    let burst: Option<i32> = row.get("rate_limit_burst");
+    // The table's checks keep both positive, and both or neither set.
+    Some(RateLimit {
+        per_second: u32::try_from(per_second?).ok()?,
+        burst: u32::try_from(burst?).ok()?,
     })
 }
 
@@ -266,6 +290,8 @@ pub struct EndpointChanges<'a> {
     pub event_types: Option<&'a [EventType]>,
     /// Moves the endpoint to another payload version.
     pub schema_version: Option<SchemaVersion>,
+    /// Sets (`Some(Some(..))`) or removes (`Some(None)`) the rate limit.
+    pub rate_limit: Option<Option<RateLimit>>,
 }
 
 /// Applies `changes` to one of a partner's endpoints, in the caller's
@@ -286,6 +312,7 @@ pub async fn update(
     let Some(was_enabled) = was_enabled else {
         return Ok(None);
     };
+    let limit = changes.rate_limit.flatten();
     // Any change of `enabled` by the partner ends what trackwire recorded
     // about its own disabling.
     let n = tx
@@ -295,7 +322,10 @@ pub async fn update(
                  enabled = COALESCE($5, enabled),
                  disabled_reason = CASE WHEN $5::boolean IS NULL THEN disabled_reason END,
                  disabled_at = CASE WHEN $5::boolean IS NULL THEN disabled_at END,
-                 schema_version = COALESCE($6, schema_version), updated_at = now()
+                 schema_version = COALESCE($6, schema_version),
+                 rate_limit_per_second = CASE WHEN $7 THEN $8 ELSE rate_limit_per_second END,
+                 rate_limit_burst = CASE WHEN $7 THEN $9 ELSE rate_limit_burst END,
+                 updated_at = now()
              WHERE id = $1 AND partner_id = $2",
             &[
                 &id,
@@ -304,6 +334,9 @@ pub async fn update(
                 &changes.description,
                 &changes.enabled,
                 &changes.schema_version.map(SchemaVersion::as_str),
+                &changes.rate_limit.is_some(),
+                &limit.map(|l| l.per_second as i32),
+                &limit.map(|l| l.burst as i32),
             ],
         )
         .await?;

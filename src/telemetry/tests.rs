@@ -32,6 +32,7 @@ fn endpoint() -> Endpoint {
         disabled_at: None,
         schema_version: SchemaVersion::V1,
         event_types: vec![EventType::OutForDelivery],
+        rate_limit: None,
         signing_scheme: Default::default(),
         secrets: vec![SigningSecret::generate()],
         updated_at: Utc::now(),

@@ -14,6 +14,7 @@ mod observability_live;
 mod pipeline;
 mod portal;
 mod private_pg;
+mod rate_limit;
 mod receiver;
 mod resilience;
 mod response_rules;

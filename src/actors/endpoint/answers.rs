@@ -1,10 +1,12 @@
-//! What the endpoint's answers ask of it beyond success or failure (see
-//! `response_rules`): a `410 Gone` disables it, a `Retry-After` pauses it.
+//! How fast the endpoint may be sent to, beyond its concurrency: what its
+//! answers ask (see `response_rules`: a `410 Gone` disables it, a
+//! `Retry-After` pauses it) and the partner's rate limit.
 
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
+use super::rate_limit::{RateLimit, TokenBucket};
 use super::EndpointActor;
 use crate::store::endpoints;
 use crate::store::StoreError;
@@ -96,5 +98,44 @@ impl EndpointActor {
             }));
         }
         true
+    }
+
+    /// True when the rate limit lets one more attempt start now, taking its
+    /// token; otherwise a wake-up is set for the next token.
+    pub(super) fn rate_permits(&mut self, ctx: &mut Context<Self>) -> bool {
+        let Some(bucket) = self.bucket.as_mut() else {
+            return true;
+        };
+        match bucket.wait(Instant::now()) {
+            None => {
+                bucket.take();
+                true
+            }
+            Some(wait) => {
+                if self.rate_timer.is_none() {
+                    self.rate_timer = Some(ctx.run_later(wait, |act, ctx| {
+                        act.rate_timer = None;
+                        act.guarded(ctx, |act, ctx| act.pump(ctx));
+                    }));
+                }
+                false
+            }
+        }
+    }
+
+    /// Applies a changed limit; tokens saved up are kept, within the new
+    /// burst.
+    pub(super) fn set_rate_limit(&mut self, limit: Option<RateLimit>) {
+        let now = Instant::now();
+        self.bucket = match (self.bucket.take(), limit) {
+            (Some(mut bucket), Some(limit)) => {
+                if bucket.limit() != limit {
+                    bucket.set_limit(limit, now);
+                }
+                Some(bucket)
+            }
+            (None, Some(limit)) => Some(TokenBucket::new(limit, now)),
+            (_, None) => None,
+        };
     }
 }

@@ -15,7 +15,7 @@
 //! - `health`: breaker, ACK rate, at-risk flag, their metrics and storage.
 //! - `answers`: disabling on `410 Gone`, pausing on `Retry-After`.
 //! - `attempt`, `backoff`, `breaker`, `ack_rate`, `at_risk`,
-//!   `response_rules`: the pure parts.
+//!   `response_rules`, `rate_limit`: the pure parts.
 
 mod ack_rate;
 mod answers;
@@ -24,6 +24,7 @@ mod attempt;
 mod backoff;
 mod breaker;
 mod health;
+mod rate_limit;
 mod response_rules;
 mod sending;
 mod ssrf;
@@ -150,6 +151,10 @@ pub struct EndpointActor {
     paused_until: Option<Instant>,
     /// The wake-up at the end of the pause.
     pause_timer: Option<SpawnHandle>,
+    /// The partner's rate limit, when it set one.
+    bucket: Option<rate_limit::TokenBucket>,
+    /// The wake-up for the next token.
+    rate_timer: Option<SpawnHandle>,
     breaker: Breaker,
     /// When the breaker last opened (for the at-risk rule), while it is not
     /// closed.
@@ -179,6 +184,9 @@ impl EndpointActor {
     ) -> Self {
         let breaker = Breaker::new(deps.breaker.clone());
         let ack = AckRate::new(deps.health.ack_window);
+        let bucket = endpoint
+            .rate_limit
+            .map(|limit| rate_limit::TokenBucket::new(limit, Instant::now()));
         EndpointActor {
             endpoint,
             deps,
@@ -193,6 +201,8 @@ impl EndpointActor {
             disabling: false,
             paused_until: None,
             pause_timer: None,
+            bucket,
+            rate_timer: None,
             breaker,
             open_since: None,
             probe_timer: None,
@@ -273,6 +283,7 @@ impl Supervised for EndpointActor {
         self.probe_timer = None;
         self.paused_until = None;
         self.pause_timer = None;
+        self.rate_timer = None;
         self.report_depth();
     }
 }
@@ -292,6 +303,7 @@ impl Handler<Control> for EndpointActor {
         self.guarded(ctx, |act, ctx| match msg {
             Control::CatchUp => act.catch_up(ctx),
             Control::Reconfigure(endpoint) => {
+                act.set_rate_limit(endpoint.rate_limit);
                 act.endpoint = endpoint;
                 act.pump(ctx);
             }

@@ -117,6 +117,11 @@ impl EndpointActor {
             self.bury(id, None, reason, ctx);
         }
         for id in candidates {
+            // Checked before the breaker, whose permit in half-open is the
+            // probe itself and must not be taken and then left unused.
+            if !self.rate_permits(ctx) {
+                break;
+            }
             let (allowed, transition) = self.breaker.permit(Instant::now());
             if let Some(t) = transition {
                 self.on_breaker_transition(t, ctx);

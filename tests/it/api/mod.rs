@@ -2,6 +2,7 @@
 //! PostgreSQL database per test, with a local receiver for webhooks.
 
 mod bodies;
+mod delivery_options;
 mod endpoints;
 mod health_and_links;
 mod isolation;
@@ -10,7 +11,6 @@ mod paging;
 mod partners;
 mod query_params;
 mod retry_rules;
-mod signing;
 mod urls;
 mod versions;
 

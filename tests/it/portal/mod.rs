@@ -5,6 +5,7 @@
 mod browser;
 mod gone;
 mod isolation;
+mod rate_limit;
 mod signing;
 mod versions;
 mod webdriver;

@@ -5,7 +5,10 @@
 use actix_web::http::StatusCode;
 
 use crate::endpoint_url::EndpointUrl;
-use crate::http::endpoints::{description, event_types, schema_version, signing_scheme, url};
+use crate::http::endpoints::{
+    description, event_types, rate_limit as checked_rate_limit, schema_version, signing_scheme,
+    url, RateLimitIn,
+};
 use crate::http::portal::error::PortalError;
 use crate::http::portal::html::Esc;
 use crate::http::portal::session::FormData;
@@ -26,6 +29,9 @@ pub(super) struct Values {
     pub(super) enabled: bool,
     /// Read on creation only: the scheme is fixed for the endpoint's life.
     pub(super) signing_scheme: String,
+    /// Edit form only; empty for no limit.
+    pub(super) rate_per_second: String,
+    pub(super) rate_burst: String,
 }
 
 impl Values {
@@ -37,6 +43,8 @@ impl Values {
             schema_version: form.get("schema_version").to_owned(),
             enabled: form.checked("enabled"),
             signing_scheme: form.get("signing_scheme").to_owned(),
+            rate_per_second: form.get("rate_limit_per_second").trim().to_owned(),
+            rate_burst: form.get("rate_limit_burst").trim().to_owned(),
         }
     }
 
@@ -52,6 +60,14 @@ impl Values {
             schema_version: e.schema_version.as_str().to_owned(),
             enabled: e.enabled,
             signing_scheme: e.signing_scheme.as_str().to_owned(),
+            rate_per_second: e
+                .rate_limit
+                .map(|l| l.per_second.to_string())
+                .unwrap_or_default(),
+            rate_burst: e
+                .rate_limit
+                .map(|l| l.burst.to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -89,7 +105,13 @@ pub(super) fn fields(v: &Values, new: bool, lifecycle: &Lifecycle) -> String {
     } else {
         let checked = if v.enabled { " checked" } else { "" };
         format!(
-            r#"<div class="checks"><label><input type="checkbox" name="enabled" value="1"{checked}> Enabled: receives deliveries</label></div>"#
+            r#"<label>Rate limit <span class="muted small">(optional: attempts a second, and how many may go at once)</span></label>
+<div class="checks"><input type="number" id="rate_limit_per_second" name="rate_limit_per_second" min="1" max="10000" value="{}" placeholder="per second">
+<input type="number" id="rate_limit_burst" name="rate_limit_burst" min="1" max="10000" value="{}" placeholder="burst"></div>
+<p class="muted small">Deliveries beyond it wait in order and are sent as the limit allows; empty for no limit.</p>
+<div class="checks"><label><input type="checkbox" name="enabled" value="1"{checked}> Enabled: receives deliveries</label></div>"#,
+            Esc(&v.rate_per_second),
+            Esc(&v.rate_burst),
         )
     };
     let hint = if new {
@@ -180,6 +202,23 @@ fn chosen_version(raw: &str) -> Result<Option<SchemaVersion>, Problem> {
     }
 }
 
+/// The edit form's rate limit, checked as the API checks it.
+fn rate_limit(v: &Values) -> Result<Option<crate::store::endpoints::RateLimit>, Problem> {
+    if v.rate_per_second.is_empty() {
+        return Ok(None);
+    }
+    let number = |field: &str, raw: &str| {
+        raw.parse::<i64>()
+            .map_err(|_| Problem::invalid(field, format!("{raw:?} is not a whole number")))
+    };
+    let per_second = number("rate_limit.per_second", &v.rate_per_second)?;
+    let burst = match v.rate_burst.as_str() {
+        "" => None,
+        raw => Some(number("rate_limit.burst", raw)?),
+    };
+    checked_rate_limit(RateLimitIn { per_second, burst }).map(Some)
+}
+
 pub(super) async fn insert(
     state: &AppState,
     partner: &str,
@@ -223,6 +262,7 @@ pub(super) async fn apply(
         enabled: Some(v.enabled),
         event_types: Some(&types),
         schema_version: chosen_version(&v.schema_version)?,
+        rate_limit: Some(rate_limit(v)?),
     };
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;

@@ -1,5 +1,6 @@
-//! The signing scheme through the API: chosen at creation, HMAC by default,
-//! the ed25519 public keys shown on every read and kept through a rotation.
+//! Endpoint delivery options through the API: the signing scheme (chosen at
+//! creation, HMAC by default, the ed25519 public keys shown on every read and
+//! kept through a rotation) and the rate limit.
 
 use actix_web::http::{Method, StatusCode};
 use serde_json::json;
@@ -80,5 +81,58 @@ async fn hmac_stays_the_default_and_an_unknown_scheme_is_refused() {
         1,
         "nothing created"
     );
+    app.cleanup().await;
+}
+
+#[actix_web::test]
+async fn a_rate_limit_is_set_at_creation_changed_and_removed_and_bad_values_are_named() {
+    let app = TestApp::spawn().await;
+    let key = app.partner("acme").await;
+    let created = app
+        .post(
+            "/api/v1/endpoints",
+            &key,
+            json!({ "url": "https://hooks.acme.example/", "event_types": ["delivered"], "rate_limit": { "per_second": 20 } }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(
+        created.body["rate_limit"],
+        json!({ "per_second": 20, "burst": 20 }),
+        "the burst defaults to the rate"
+    );
+    let path = format!("/api/v1/endpoints/{}", created.body["id"].as_str().unwrap());
+    let patch = |body| app.call(Method::PATCH, &path, Some(&key), Some(body));
+
+    let changed = patch(json!({ "rate_limit": { "per_second": 5, "burst": 50 } })).await;
+    assert_eq!(
+        changed.body["rate_limit"],
+        json!({ "per_second": 5, "burst": 50 })
+    );
+    let untouched = patch(json!({ "description": "CRM" })).await;
+    assert_eq!(
+        untouched.body["rate_limit"],
+        json!({ "per_second": 5, "burst": 50 })
+    );
+    for (body, field) in [
+        (
+            json!({ "rate_limit": { "per_second": 0 } }),
+            "rate_limit.per_second",
+        ),
+        (
+            json!({ "rate_limit": { "per_second": 10001 } }),
+            "rate_limit.per_second",
+        ),
+        (
+            json!({ "rate_limit": { "per_second": 5, "burst": -1 } }),
+            "rate_limit.burst",
+        ),
+    ] {
+        let bad = patch(body.clone()).await;
+        assert_problem(&bad, 422, "invalid-field");
+        assert_eq!(bad.body["field"], field, "{body}");
+    }
+    let removed = patch(json!({ "rate_limit": null })).await;
+    assert!(removed.body["rate_limit"].is_null(), "{}", removed.body);
     app.cleanup().await;
 }
