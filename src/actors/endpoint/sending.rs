@@ -279,41 +279,54 @@ impl EndpointActor {
                 };
                 self.record(outcome);
             }
-            (Some(failure), _) => {
-                h.delivery.charged += 1;
-                let charged = h.delivery.charged;
-                let error = failure.to_string();
-                match self.deps.policy.delay_after(charged) {
-                    Some(delay) => {
-                        DeliveryRetryScheduled {
-                            endpoint: &self.endpoint,
-                            delivery: &h.delivery,
-                            failure,
-                            delay,
-                        }
-                        .emit();
-                        let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                        h.delivery.next_attempt_at = at;
-                        h.state = HeldState::Waiting(ctx.run_later(delay, move |act, ctx| {
-                            act.guarded(ctx, |act, ctx| act.wake(id, ctx))
-                        }));
-                        self.record(Outcome {
-                            delivery_id: id,
-                            attempts,
-                            charged,
-                            attempt: Some(record),
-                            transition: Transition::RetryAt(at),
-                            last_error: Some(error),
-                        });
-                    }
-                    None => {
-                        let reason = format!("{attempts} attempts failed; last: {error}");
-                        self.bury(id, Some(record), reason, ctx);
-                    }
-                }
-            }
+            (Some(failure), _) => self.charge_failure(id, record, failure, ctx),
         }
         self.pump(ctx);
+    }
+
+    /// A failure that spends one of the delivery's retries: it is tried
+    /// again after the schedule's next wait, or is dead when none is left.
+    fn charge_failure(
+        &mut self,
+        id: i64,
+        record: AttemptRecord,
+        failure: &Failure,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(h) = self.held.get_mut(&id) else {
+            return;
+        };
+        h.delivery.charged += 1;
+        let (attempts, charged) = (h.delivery.attempts, h.delivery.charged);
+        let error = failure.to_string();
+        match self.deps.policy.delay_after(charged) {
+            Some(delay) => {
+                DeliveryRetryScheduled {
+                    endpoint: &self.endpoint,
+                    delivery: &h.delivery,
+                    failure,
+                    delay,
+                }
+                .emit();
+                let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                h.delivery.next_attempt_at = at;
+                h.state = HeldState::Waiting(ctx.run_later(delay, move |act, ctx| {
+                    act.guarded(ctx, |act, ctx| act.wake(id, ctx))
+                }));
+                self.record(Outcome {
+                    delivery_id: id,
+                    attempts,
+                    charged,
+                    attempt: Some(record),
+                    transition: Transition::RetryAt(at),
+                    last_error: Some(error),
+                });
+            }
+            None => {
+                let reason = format!("{attempts} attempts failed; last: {error}");
+                self.bury(id, Some(record), reason, ctx);
+            }
+        }
     }
 
     /// Publishes a dead delivery to the dead-letter topic, then marks it dead.
