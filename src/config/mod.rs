@@ -291,6 +291,9 @@ pub struct DeliveryConfig {
     /// A delivery waiting longer than this is dead.
     #[serde(deserialize_with = "duration::deserialize")]
     pub max_age: Duration,
+    /// Longest pause a `Retry-After` on a 429 or 503 answer can ask for.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub retry_after_max: Duration,
     /// How often parked work is re-offered to endpoints.
     #[serde(deserialize_with = "duration::deserialize")]
     pub refill_interval: Duration,

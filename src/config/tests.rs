@@ -94,6 +94,7 @@ fn defaults_load_and_validate() {
     assert_eq!(config.delivery.max_in_flight, 16);
     assert_eq!(config.delivery.max_attempts_in_flight, 4096);
     assert_eq!(config.delivery.max_age, Duration::from_secs(24 * 3600));
+    assert_eq!(config.delivery.retry_after_max, Duration::from_secs(3600));
     assert_eq!(config.delivery.refill_interval, Duration::from_millis(500));
     assert_eq!(config.delivery.response_excerpt_bytes, 1024);
     assert_eq!(config.delivery.workers, 0);

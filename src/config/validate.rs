@@ -192,6 +192,7 @@ impl Config {
             delivery.max_attempts_in_flight,
         )?;
         positive("delivery.max_age", delivery.max_age)?;
+        positive("delivery.retry_after_max", delivery.retry_after_max)?;
         positive("delivery.refill_interval", delivery.refill_interval)?;
         for (i, host) in delivery.allow_insecure_hosts.iter().enumerate() {
             let bare = !host.is_empty()

@@ -23,8 +23,9 @@ use super::query::{whole_number, Query};
 use super::AppState;
 use crate::endpoint_url::EndpointUrl;
 use crate::schema::{EventType, SchemaVersion};
-use crate::store::endpoints::{self, Endpoint, EndpointChanges, NewEndpoint};
+use crate::store::endpoints::{self, Endpoint, EndpointChanges, NewEndpoint, RateLimit};
 use crate::store::health;
+use crate::webhook::SigningScheme;
 
 /// Longest description accepted.
 const MAX_DESCRIPTION: usize = 500;
@@ -61,7 +62,28 @@ pub struct EndpointIn {
     pub schema_version: Option<String>,
     /// Receive deliveries (default true).
     pub enabled: Option<bool>,
+    /// `hmac` (the default: `v1` signatures with a `whsec_` secret) or
+    /// `ed25519` (`v1a` signatures, verified with the `whpk_` public key).
+    /// Fixed for the endpoint's life.
+    pub signing_scheme: Option<String>,
+    /// A limit on how fast this endpoint is sent to (none by default).
+    pub rate_limit: Option<RateLimitIn>,
 }
+
+/// A rate limit as sent: attempts a second, and how many may go at once
+/// after a quiet spell (default: `per_second`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitIn {
+    /// 1..=10,000.
+    pub per_second: i64,
+    /// 1..=10,000.
+    pub burst: Option<i64>,
+}
+
+/// Most attempts a second a limit may allow; above it, a limit limits
+/// nothing the process-wide ones do not.
+const MAX_RATE: i64 = 10_000;
 
 /// Changes to an endpoint; absent fields stay as they are.
 #[derive(Debug, Deserialize)]
@@ -78,6 +100,34 @@ pub struct EndpointPatchIn {
     pub schema_version: Option<String>,
     /// Enable or disable.
     pub enabled: Option<bool>,
+    /// A new rate limit; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    pub rate_limit: Option<Option<RateLimitIn>>,
+}
+
+/// Tells a `null` (`Some(None)`) from an absent field (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Checks a rate limit, naming the bad field.
+pub(crate) fn rate_limit(raw: RateLimitIn) -> Result<RateLimit, Problem> {
+    let check = |field: &str, n: i64| {
+        u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_RATE as u32).contains(n))
+            .ok_or_else(|| {
+                Problem::invalid(field, format!("must be between 1 and {MAX_RATE}, got {n}"))
+            })
+    };
+    Ok(RateLimit {
+        per_second: check("rate_limit.per_second", raw.per_second)?,
+        burst: check("rate_limit.burst", raw.burst.unwrap_or(raw.per_second))?,
+    })
 }
 
 /// A secret rotation (query parameters, kept as strings so that a bad value
@@ -103,12 +153,23 @@ pub struct EndpointOut {
     pub description: String,
     /// Receiving deliveries.
     pub enabled: bool,
+    /// Why trackwire disabled it (a `410 Gone`), until it is enabled again.
+    pub disabled_reason: Option<String>,
+    /// When trackwire disabled it.
+    pub disabled_at: Option<DateTime<Utc>>,
     /// Pinned payload version.
     pub schema_version: &'static str,
     /// Event types received.
     pub event_types: Vec<&'static str>,
+    /// The rate limit; `null` when there is none.
+    pub rate_limit: Option<RateLimitIn>,
+    /// `hmac` or `ed25519`.
+    pub signing_scheme: &'static str,
     /// Secrets currently signing (more than one during a rotation).
     pub active_secrets: usize,
+    /// For `ed25519`: the `whpk_` public keys of the active keys, newest
+    /// first, to verify `v1a` signatures with. Empty for `hmac`.
+    pub public_keys: Vec<String>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }
@@ -123,9 +184,17 @@ impl From<Endpoint> for EndpointOut {
             url: e.url,
             description: e.description,
             enabled: e.enabled,
+            disabled_reason: e.disabled_reason,
+            disabled_at: e.disabled_at,
             schema_version: e.schema_version.as_str(),
             event_types: e.event_types.iter().map(|t| t.as_str()).collect(),
+            rate_limit: e.rate_limit.map(|l| RateLimitIn {
+                per_second: l.per_second.into(),
+                burst: Some(l.burst.into()),
+            }),
+            signing_scheme: e.signing_scheme.as_str(),
             active_secrets: e.secrets.len(),
+            public_keys: public_keys(&e.secrets),
             updated_at: e.updated_at,
         }
     }
@@ -137,8 +206,33 @@ pub struct EndpointCreatedOut {
     /// The endpoint.
     #[serde(flatten)]
     pub endpoint: EndpointOut,
-    /// `whsec_...`, to verify signatures with.
-    pub secret: String,
+    /// `whsec_...`, to verify signatures with (shown this once); absent for
+    /// `ed25519`, whose requests are verified with `public_keys`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// The `whpk_` public keys of `secrets`, in their order.
+pub(crate) fn public_keys(secrets: &[crate::webhook::SigningSecret]) -> Vec<String> {
+    secrets
+        .iter()
+        .filter_map(|s| s.public_key().map(str::to_owned))
+        .collect()
+}
+
+/// Parses a signing scheme, naming the field.
+pub(crate) fn signing_scheme(raw: Option<&str>) -> Result<SigningScheme, Problem> {
+    raw.map(|s| {
+        SigningScheme::from_str(s).map_err(|e| Problem::invalid("signing_scheme", e.to_string()))
+    })
+    .transpose()
+    .map(Option::unwrap_or_default)
+}
+
+/// The secret to show once at creation or rotation: only an HMAC secret,
+/// since an ed25519 key never leaves trackwire (its public key is shown).
+pub(crate) fn shown_secret(secret: &crate::webhook::SigningSecret) -> Option<String> {
+    (secret.scheme() == SigningScheme::Hmac).then(|| secret.as_str().to_owned())
 }
 
 /// Parses event type names, naming the bad entry.
@@ -230,9 +324,11 @@ async fn create(
         .map(schema_version)
         .transpose()?
         .unwrap_or_default();
+    let scheme = signing_scheme(body.signing_scheme.as_deref())?;
+    let limit = body.rate_limit.map(rate_limit).transpose()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let (mut endpoint, secret) = endpoints::insert(
+    let (mut endpoint, secret) = endpoints::insert_signed(
         &*tx,
         &NewEndpoint {
             partner_id: &caller.id,
@@ -241,11 +337,13 @@ async fn create(
             event_types: &types,
             schema_version,
         },
+        scheme,
     )
     .await?;
-    if body.enabled == Some(false) {
+    if body.enabled == Some(false) || limit.is_some() {
         let changes = EndpointChanges {
-            enabled: Some(false),
+            enabled: body.enabled.filter(|e| !e),
+            rate_limit: limit.map(Some),
             ..Default::default()
         };
         endpoint = endpoints::update(&*tx, &caller.id, &endpoint.id, &changes)
@@ -255,7 +353,7 @@ async fn create(
     tx.commit().await?;
     Ok(HttpResponse::Created().json(EndpointCreatedOut {
         endpoint: endpoint.into(),
-        secret: secret.as_str().to_owned(),
+        secret: shown_secret(&secret),
     }))
 }
 
@@ -293,6 +391,10 @@ async fn update(
             .schema_version
             .as_deref()
             .map(schema_version)
+            .transpose()?,
+        rate_limit: body
+            .rate_limit
+            .map(|l| l.map(rate_limit).transpose())
             .transpose()?,
     };
     let mut client = state.pool.get().await?;
@@ -337,8 +439,11 @@ async fn rotate(
         .ok_or_else(|| Problem::not_found("endpoint", id.as_str()))?;
     tx.commit().await?;
     let old_expires_at = Utc::now() + chrono::Duration::from_std(grace).unwrap_or_default();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "secret": secret.as_str(),
-        "previous_secrets_expire_at": old_expires_at,
-    })))
+    let mut out = serde_json::json!({ "previous_secrets_expire_at": old_expires_at });
+    match (shown_secret(&secret), secret.public_key()) {
+        (Some(shown), _) => out["secret"] = shown.into(),
+        (None, Some(public)) => out["public_key"] = public.into(),
+        (None, None) => {}
+    }
+    Ok(HttpResponse::Ok().json(out))
 }

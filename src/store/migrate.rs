@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0009_built_in_tracking.sql",
         sql: include_str!("../../migrations/0009_built_in_tracking.sql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_response_rules.sql",
+        sql: include_str!("../../migrations/0010_response_rules.sql"),
+    },
 ];
 
 /// Serialises concurrent `migrate` runs (several processes starting at once).

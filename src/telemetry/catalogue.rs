@@ -180,6 +180,22 @@ pub const MAILBOX_OVERFLOWS: MetricDef = MetricDef {
     help: "Deliveries left in PostgreSQL because the endpoint's mailbox (stage=mailbox) or window (stage=window) was full.",
 };
 
+/// Endpoints disabled by trackwire because of how they answered.
+pub const ENDPOINTS_DISABLED: MetricDef = MetricDef {
+    name: "trackwire_endpoints_disabled_total",
+    kind: Kind::Counter,
+    labels: &["partner", "endpoint", "reason"],
+    help: "Endpoints disabled by trackwire (reason=gone: the endpoint answered 410 Gone); they stay disabled until the partner enables them.",
+};
+
+/// Answers that asked the endpoint to wait (429/503 with Retry-After).
+pub const ENDPOINT_THROTTLED: MetricDef = MetricDef {
+    name: "trackwire_endpoint_throttled_total",
+    kind: Kind::Counter,
+    labels: &["partner", "endpoint", "status"],
+    help: "Answers 429 or 503 with Retry-After: the endpoint paused that long (capped by delivery.retry_after_max) without spending a retry.",
+};
+
 /// Supervised actor restarts.
 pub const ACTOR_RESTARTS: MetricDef = MetricDef {
     name: "trackwire_actor_restarts_total",
@@ -230,6 +246,8 @@ pub const CATALOGUE: &[MetricDef] = &[
     AT_RISK,
     ACK_RATIO,
     MAILBOX_OVERFLOWS,
+    ENDPOINTS_DISABLED,
+    ENDPOINT_THROTTLED,
     ACTOR_RESTARTS,
     OUTCOMES_RECORDED,
     OUTCOME_WRITE_ERRORS,

@@ -28,8 +28,12 @@ fn endpoint() -> Endpoint {
         url: "https://hooks.acme.example/trackwire?token=secret".into(),
         description: String::new(),
         enabled: true,
+        disabled_reason: None,
+        disabled_at: None,
         schema_version: SchemaVersion::V1,
         event_types: vec![EventType::OutForDelivery],
+        rate_limit: None,
+        signing_scheme: Default::default(),
         secrets: vec![SigningSecret::generate()],
         updated_at: Utc::now(),
     }
@@ -149,6 +153,17 @@ fn emit_all(endpoint: &Endpoint, delivery: &PendingDelivery) {
     ActorRestarted {
         actor: "endpoint",
         endpoint: Some(endpoint),
+    }
+    .emit();
+    EndpointDisabled {
+        endpoint,
+        reason: "gone",
+    }
+    .emit();
+    EndpointThrottled {
+        endpoint,
+        status: 429,
+        wait: Duration::from_secs(30),
     }
     .emit();
     OutcomesRecorded { count: 2 }.emit();

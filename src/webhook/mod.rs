@@ -5,8 +5,12 @@
 //! (see [`signature_header`]), `content-type: application/json`, and the event type and
 //! schema version in [`EVENT_TYPE_HEADER`] and [`SCHEMA_VERSION_HEADER`].
 
+mod asymmetric;
+mod scheme;
 mod signature;
 
+pub use asymmetric::{InvalidKey, PUBLIC_KEY_PREFIX, SECRET_KEY_PREFIX};
+pub use scheme::{SigningScheme, UnknownScheme};
 pub use signature::{sign, signature_header, verify, InvalidSecret, SigningSecret, VerifyError};
 
 /// Header carrying the event id; stable across retries and replays.
@@ -15,7 +19,8 @@ pub const WEBHOOK_ID: &str = "webhook-id";
 /// Header carrying the unix time (seconds) of this attempt; part of the signed content.
 pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
 
-/// Header carrying the space-separated `v1,<base64>` signatures.
+/// Header carrying the space-separated `v1,<base64>` (HMAC) or `v1a,<base64>` (ed25519)
+/// signatures.
 pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
 
 /// Header carrying the event type, e.g. `out_for_delivery`, so receivers can route

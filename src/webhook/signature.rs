@@ -1,6 +1,8 @@
-//! Standard Webhooks symmetric signatures: HMAC-SHA256 over `{id}.{timestamp}.{body}`,
-//! sent as `v1,<base64>` in the `webhook-signature` header.
+//! Standard Webhooks signatures over `{id}.{timestamp}.{body}` in the
+//! `webhook-signature` header: symmetric HMAC-SHA256 (`v1,<base64>`, `whsec_` secrets)
+//! or asymmetric ed25519 (`v1a,<base64>`, `whsk_` keys, see [`super::asymmetric`]).
 
+use std::sync::Arc;
 use std::{fmt, str::FromStr};
 
 use base64::{
@@ -10,6 +12,9 @@ use base64::{
 };
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use super::asymmetric::{self, AsymmetricKey, InvalidKey};
+use super::scheme::SigningScheme;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -33,23 +38,34 @@ const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// An endpoint's signing secret, `whsec_` + base64 of the key bytes.
+/// An endpoint's signing secret: `whsec_` + base64 of an HMAC key, or `whsk_` + base64
+/// of an ed25519 key.
 ///
-/// `Debug` shows only `whsec_***`; [`SigningSecret::as_str`] is the one way to read it.
+/// `Debug` shows only the prefix; [`SigningSecret::as_str`] is the one way to read it.
 #[derive(Clone)]
 pub struct SigningSecret {
-    /// The canonical `whsec_…` form (padded base64).
+    /// The canonical `whsec_…` or `whsk_…` form (padded base64).
     encoded: String,
+    key: Key,
+}
+
+#[derive(Clone)]
+enum Key {
     /// HMAC keyed once with the decoded bytes; cloned for each signature.
-    mac: HmacSha256,
+    Hmac(HmacSha256),
+    /// ring's key pairs are not `Clone`; endpoints share one.
+    Ed25519(Arc<AsymmetricKey>),
 }
 
 /// Why a string is not a usable signing secret. The secret itself is never included.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidSecret {
-    /// The string does not start with `whsec_`.
-    #[error("signing secret must start with `whsec_`")]
+    /// The string starts with neither `whsec_` nor `whsk_`.
+    #[error("signing secret must start with `whsec_` (HMAC) or `whsk_` (ed25519)")]
     MissingPrefix,
+    /// A `whsk_` key that is not a valid ed25519 key.
+    #[error(transparent)]
+    Ed25519(#[from] InvalidKey),
     /// What follows `whsec_` is not base64.
     #[error("signing secret must be `whsec_` followed by base64 (standard alphabet)")]
     NotBase64,
@@ -66,8 +82,25 @@ impl SigningSecret {
         Self::from_key(&key).expect("a generated key has a valid length")
     }
 
-    /// Parses the `whsec_<base64>` form. Base64 padding is optional.
+    /// A new random ed25519 key.
+    pub fn generate_ed25519() -> Self {
+        Self::from_asymmetric(AsymmetricKey::generate())
+    }
+
+    /// A new random secret of `scheme`.
+    pub fn generate_for(scheme: SigningScheme) -> Self {
+        match scheme {
+            SigningScheme::Hmac => Self::generate(),
+            SigningScheme::Ed25519 => Self::generate_ed25519(),
+        }
+    }
+
+    /// Parses the `whsec_<base64>` or `whsk_<base64>` form. Base64 padding is optional.
     pub fn parse(s: &str) -> Result<Self, InvalidSecret> {
+        if let Some(encoded) = s.strip_prefix(asymmetric::SECRET_KEY_PREFIX) {
+            let key = asymmetric::decode(encoded, &LENIENT_BASE64)?;
+            return Ok(Self::from_asymmetric(AsymmetricKey::from_bytes(&key)?));
+        }
         let encoded = s
             .strip_prefix(SECRET_PREFIX)
             .ok_or(InvalidSecret::MissingPrefix)?;
@@ -77,10 +110,33 @@ impl SigningSecret {
         Self::from_key(&key)
     }
 
-    /// The `whsec_…` form, as shown to the partner once and stored for signing. Always
-    /// with base64 padding, even if it was parsed without.
+    /// The `whsec_…` or `whsk_…` form, as stored for signing. Always with base64
+    /// padding, even if it was parsed without.
     pub fn as_str(&self) -> &str {
         &self.encoded
+    }
+
+    /// Which scheme this secret signs with.
+    pub fn scheme(&self) -> SigningScheme {
+        match self.key {
+            Key::Hmac(_) => SigningScheme::Hmac,
+            Key::Ed25519(_) => SigningScheme::Ed25519,
+        }
+    }
+
+    /// The `whpk_…` public key of an ed25519 secret; `None` for HMAC.
+    pub fn public_key(&self) -> Option<&str> {
+        match &self.key {
+            Key::Hmac(_) => None,
+            Key::Ed25519(key) => Some(key.public_key()),
+        }
+    }
+
+    fn from_asymmetric(key: AsymmetricKey) -> Self {
+        SigningSecret {
+            encoded: key.as_str().to_owned(),
+            key: Key::Ed25519(Arc::new(key)),
+        }
     }
 
     fn from_key(key: &[u8]) -> Result<Self, InvalidSecret> {
@@ -93,25 +149,66 @@ impl SigningSecret {
             .map_err(|_| InvalidSecret::KeyLength(key.len()))?;
         Ok(SigningSecret {
             encoded: format!("{SECRET_PREFIX}{}", STANDARD.encode(key)),
-            mac,
+            key: Key::Hmac(mac),
         })
     }
+}
 
-    /// The HMAC fed with the signed content `{msg_id}.{timestamp}.{body}`.
-    fn mac_over(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> HmacSha256 {
-        let mut mac = self.mac.clone();
-        mac.update(msg_id.as_bytes());
-        mac.update(b".");
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        mac
+/// The HMAC fed with the signed content `{msg_id}.{timestamp}.{body}`.
+fn mac_over(mac: &HmacSha256, msg_id: &str, timestamp: i64, body: &[u8]) -> HmacSha256 {
+    let mut mac = mac.clone();
+    mac.update(msg_id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac
+}
+
+/// The signed content `{msg_id}.{timestamp}.{body}`, whole, for ed25519.
+fn signed_content(msg_id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
+    let mut content = format!("{msg_id}.{timestamp}.").into_bytes();
+    content.extend_from_slice(body);
+    content
+}
+
+/// What a signature must match, prepared once per verified request.
+enum Expected {
+    Hmac(HmacSha256),
+    Ed25519(Arc<AsymmetricKey>, Vec<u8>),
+}
+
+impl Expected {
+    fn new(key: &Key, msg_id: &str, timestamp: i64, body: &[u8]) -> Self {
+        match key {
+            Key::Hmac(mac) => Expected::Hmac(mac_over(mac, msg_id, timestamp, body)),
+            Key::Ed25519(key) => {
+                Expected::Ed25519(key.clone(), signed_content(msg_id, timestamp, body))
+            }
+        }
+    }
+
+    fn scheme(&self) -> &'static str {
+        match self {
+            Expected::Hmac(_) => SCHEME,
+            Expected::Ed25519(..) => asymmetric::SCHEME,
+        }
+    }
+
+    fn matches(&self, signature: &[u8]) -> bool {
+        match self {
+            Expected::Hmac(mac) => mac.clone().verify_slice(signature).is_ok(),
+            Expected::Ed25519(key, content) => key.verifies(content, signature),
+        }
     }
 }
 
 impl fmt::Debug for SigningSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SigningSecret(whsec_***)")
+        match self.key {
+            Key::Hmac(_) => f.write_str("SigningSecret(whsec_***)"),
+            Key::Ed25519(_) => f.write_str("SigningSecret(whsk_***)"),
+        }
     }
 }
 
@@ -138,17 +235,25 @@ pub enum VerifyError {
     Malformed,
 }
 
-/// The `webhook-signature` value for one secret: `v1,<base64 HMAC-SHA256>`.
+/// The `webhook-signature` value for one secret: `v1,<base64 HMAC-SHA256>` for a
+/// `whsec_` secret, `v1a,<base64 ed25519 signature>` for a `whsk_` key.
 ///
 /// `msg_id` is the `webhook-id` header and `timestamp` the `webhook-timestamp` header (unix
 /// seconds of this attempt); `body` must be the exact bytes sent. The spec requires that
 /// `msg_id` contains no `.`, which holds for trackwire's event ids.
 pub fn sign(secret: &SigningSecret, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
-    let tag = secret
-        .mac_over(msg_id, timestamp, body)
-        .finalize()
-        .into_bytes();
-    format!("{SCHEME},{}", STANDARD.encode(tag))
+    match &secret.key {
+        Key::Hmac(mac) => {
+            let tag = mac_over(mac, msg_id, timestamp, body)
+                .finalize()
+                .into_bytes();
+            format!("{SCHEME},{}", STANDARD.encode(tag))
+        }
+        Key::Ed25519(key) => {
+            let signature = key.sign(&signed_content(msg_id, timestamp, body));
+            format!("{},{signature}", asymmetric::SCHEME)
+        }
+    }
 }
 
 /// The `webhook-signature` value for every secret in `secrets` (current and, during a key
@@ -168,10 +273,11 @@ pub fn signature_header(
 }
 
 /// Checks a received request: `timestamp` within `tolerance_secs` of `now` (both unix
-/// seconds), then any `v1` signature in `header` matching the HMAC of id, timestamp and
-/// `body` under `secret`. Signatures are compared in constant time.
+/// seconds), then any signature in `header` of the secret's scheme matching id, timestamp
+/// and `body`: a `v1` HMAC (compared in constant time) for a `whsec_` secret, a `v1a`
+/// ed25519 signature for a `whsk_` key.
 ///
-/// Entries of other schemes (such as the asymmetric `v1a`) are skipped, as the spec asks.
+/// Entries of other schemes are skipped, as the spec asks.
 pub fn verify(
     secret: &SigningSecret,
     msg_id: &str,
@@ -190,7 +296,8 @@ pub fn verify(
         return Err(VerifyError::TimestampOutOfTolerance);
     }
 
-    let expected = secret.mac_over(msg_id, timestamp, body);
+    // Only entries of the secret's own scheme can match.
+    let expected = Expected::new(&secret.key, msg_id, timestamp, body);
     let mut malformed = false;
     let mut entries = 0;
     for entry in header.split_whitespace() {
@@ -199,14 +306,14 @@ pub fn verify(
             malformed = true;
             continue;
         };
-        if scheme != SCHEME {
+        if scheme != expected.scheme() {
             continue;
         }
         let Ok(signature) = LENIENT_BASE64.decode(encoded) else {
             malformed = true;
             continue;
         };
-        if expected.clone().verify_slice(&signature).is_ok() {
+        if expected.matches(&signature) {
             return Ok(());
         }
     }
@@ -218,233 +325,5 @@ pub fn verify(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    // The reference vector published with the Standard Webhooks specification.
-    const VECTOR_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    const VECTOR_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
-    const VECTOR_TIMESTAMP: i64 = 1_614_265_330;
-    const VECTOR_BODY: &[u8] = br#"{"test": 2432232314}"#;
-    const VECTOR_SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
-
-    const TOLERANCE: i64 = 300;
-
-    fn vector_secret() -> SigningSecret {
-        SigningSecret::parse(VECTOR_SECRET).unwrap()
-    }
-
-    fn verify_vector(body: &[u8], header: &str, now: i64) -> Result<(), VerifyError> {
-        verify(
-            &vector_secret(),
-            VECTOR_ID,
-            VECTOR_TIMESTAMP,
-            body,
-            header,
-            now,
-            TOLERANCE,
-        )
-    }
-
-    #[test]
-    fn a_signature_matches_the_standard_webhooks_test_vector() {
-        let signature = sign(&vector_secret(), VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY);
-        assert_eq!(signature, VECTOR_SIGNATURE);
-    }
-
-    #[test]
-    fn verify_accepts_the_test_vector() {
-        assert_eq!(
-            verify_vector(VECTOR_BODY, VECTOR_SIGNATURE, VECTOR_TIMESTAMP),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn verify_rejects_a_tampered_body() {
-        let tampered = br#"{"test": 2432232315}"#;
-        assert_eq!(
-            verify_vector(tampered, VECTOR_SIGNATURE, VECTOR_TIMESTAMP),
-            Err(VerifyError::NoMatchingSignature)
-        );
-    }
-
-    #[test]
-    fn verify_rejects_a_changed_id_or_timestamp() {
-        let secret = vector_secret();
-        let header = VECTOR_SIGNATURE;
-        let now = VECTOR_TIMESTAMP;
-        let other_id = verify(
-            &secret,
-            "msg_other",
-            now,
-            VECTOR_BODY,
-            header,
-            now,
-            TOLERANCE,
-        );
-        assert_eq!(other_id, Err(VerifyError::NoMatchingSignature));
-        let other_ts = verify(
-            &secret,
-            VECTOR_ID,
-            now + 1,
-            VECTOR_BODY,
-            header,
-            now,
-            TOLERANCE,
-        );
-        assert_eq!(other_ts, Err(VerifyError::NoMatchingSignature));
-    }
-
-    #[test]
-    fn verify_rejects_an_old_timestamp_and_one_from_the_future() {
-        let too_late = VECTOR_TIMESTAMP + TOLERANCE + 1;
-        assert_eq!(
-            verify_vector(VECTOR_BODY, VECTOR_SIGNATURE, too_late),
-            Err(VerifyError::TimestampOutOfTolerance)
-        );
-        let too_early = VECTOR_TIMESTAMP - TOLERANCE - 1;
-        assert_eq!(
-            verify_vector(VECTOR_BODY, VECTOR_SIGNATURE, too_early),
-            Err(VerifyError::TimestampOutOfTolerance)
-        );
-        let at_the_edge = VECTOR_TIMESTAMP + TOLERANCE;
-        assert_eq!(
-            verify_vector(VECTOR_BODY, VECTOR_SIGNATURE, at_the_edge),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn extreme_timestamps_do_not_overflow_into_tolerance() {
-        let secret = vector_secret();
-        let header = VECTOR_SIGNATURE;
-        let result = verify(
-            &secret,
-            VECTOR_ID,
-            i64::MIN,
-            VECTOR_BODY,
-            header,
-            i64::MAX,
-            300,
-        );
-        assert_eq!(result, Err(VerifyError::TimestampOutOfTolerance));
-    }
-
-    #[test]
-    fn verify_rejects_a_wrong_secret() {
-        let other = SigningSecret::generate();
-        let result = verify(
-            &other,
-            VECTOR_ID,
-            VECTOR_TIMESTAMP,
-            VECTOR_BODY,
-            VECTOR_SIGNATURE,
-            VECTOR_TIMESTAMP,
-            TOLERANCE,
-        );
-        assert_eq!(result, Err(VerifyError::NoMatchingSignature));
-    }
-
-    #[test]
-    fn verify_reports_a_malformed_header() {
-        for header in ["", "   ", "v1", "g0hM9SsE", "v1,not base64!"] {
-            assert_eq!(
-                verify_vector(VECTOR_BODY, header, VECTOR_TIMESTAMP),
-                Err(VerifyError::Malformed),
-                "{header:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn verify_skips_other_schemes_and_finds_the_v1_entry() {
-        let header = format!("v1a,AAAA {VECTOR_SIGNATURE}");
-        assert_eq!(
-            verify_vector(VECTOR_BODY, &header, VECTOR_TIMESTAMP),
-            Ok(())
-        );
-        assert_eq!(
-            verify_vector(VECTOR_BODY, "v1a,AAAA", VECTOR_TIMESTAMP),
-            Err(VerifyError::NoMatchingSignature)
-        );
-    }
-
-    #[test]
-    fn during_rotation_both_secrets_verify_the_same_header() {
-        let old = SigningSecret::generate();
-        let new = SigningSecret::generate();
-        let body = br#"{"schema_version":"v1"}"#;
-        let header = signature_header(&[new.clone(), old.clone()], "evt_1", 1_700_000_000, body);
-        let parts: Vec<&str> = header.split(' ').collect();
-        assert_eq!(parts.len(), 2, "{header}");
-        assert_eq!(parts[0], sign(&new, "evt_1", 1_700_000_000, body));
-        assert_eq!(parts[1], sign(&old, "evt_1", 1_700_000_000, body));
-        for secret in [&old, &new] {
-            let result = verify(
-                secret,
-                "evt_1",
-                1_700_000_000,
-                body,
-                &header,
-                1_700_000_000,
-                5,
-            );
-            assert_eq!(result, Ok(()));
-        }
-    }
-
-    #[test]
-    fn a_generated_secret_has_24_key_bytes_and_parses_back() {
-        let secret = SigningSecret::generate();
-        let encoded = secret.as_str().strip_prefix("whsec_").unwrap();
-        assert_eq!(STANDARD.decode(encoded).unwrap().len(), 24);
-        let parsed = SigningSecret::parse(secret.as_str()).unwrap();
-        assert_eq!(parsed.as_str(), secret.as_str());
-        assert_ne!(SigningSecret::generate().as_str(), secret.as_str());
-    }
-
-    #[test]
-    fn a_secret_without_padding_parses_to_the_padded_form() {
-        // 25 key bytes need padding in base64.
-        let padded = format!("whsec_{}", STANDARD.encode([7u8; 25]));
-        assert!(padded.ends_with('='));
-        let unpadded = padded.trim_end_matches('=');
-        assert_eq!(SigningSecret::parse(unpadded).unwrap().as_str(), padded);
-    }
-
-    #[test]
-    fn invalid_secrets_are_rejected_with_a_reason() {
-        let cases = [
-            (
-                "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                InvalidSecret::MissingPrefix,
-            ),
-            ("whsec_not*base64", InvalidSecret::NotBase64),
-            ("whsec_c2hvcnQ=", InvalidSecret::KeyLength(5)),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(
-                SigningSecret::parse(input).unwrap_err(),
-                expected,
-                "{input}"
-            );
-        }
-        let too_long = format!("whsec_{}", STANDARD.encode([1u8; 65]));
-        assert_eq!(
-            SigningSecret::parse(&too_long).unwrap_err(),
-            InvalidSecret::KeyLength(65)
-        );
-        assert!(InvalidSecret::KeyLength(5)
-            .to_string()
-            .contains("24 to 64 bytes"));
-    }
-
-    #[test]
-    fn debug_output_does_not_contain_the_secret() {
-        let secret = vector_secret();
-        let debug = format!("{secret:?} {:?}", Some(&secret));
-        assert!(!debug.contains("MfKQ9r8G"), "{debug}");
-        assert!(debug.contains("whsec_***"));
-    }
-}
+#[path = "signature_tests.rs"]
+mod tests;

@@ -29,6 +29,16 @@ pub enum Behavior {
     Delay(std::time::Duration),
     /// 500 after this long.
     SlowFail(std::time::Duration),
+    /// `status` with `Retry-After: retry_after` for the next `times`
+    /// requests, then 200.
+    Throttle {
+        /// 429 or 503, say.
+        status: u16,
+        /// The header's value.
+        retry_after: &'static str,
+        /// How many requests are answered so.
+        times: usize,
+    },
 }
 
 /// One request as received.
@@ -185,6 +195,7 @@ async fn answer(
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         + 1;
     let mut delay = None;
+    let mut retry_after = None;
     let status = {
         let mut behavior = state.behavior.lock().unwrap();
         match *behavior {
@@ -205,6 +216,20 @@ async fn answer(
                 delay = Some(d);
                 Some(500)
             }
+            Behavior::Throttle { times: 0, .. } => Some(200),
+            Behavior::Throttle {
+                status,
+                retry_after: value,
+                times,
+            } => {
+                *behavior = Behavior::Throttle {
+                    status,
+                    retry_after: value,
+                    times: times - 1,
+                };
+                retry_after = Some(value);
+                Some(status)
+            }
         }
     };
     state.received.lock().unwrap().push(Received {
@@ -217,10 +242,16 @@ async fn answer(
         tokio::time::sleep(d).await;
     }
     match status {
-        Some(s) => Ok(Response::builder()
-            .status(StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-            .body(Full::new(Bytes::from_static(b"ok")))
-            .expect("response")),
+        Some(s) => {
+            let mut response = Response::builder()
+                .status(StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+            if let Some(value) = retry_after {
+                response = response.header("retry-after", value);
+            }
+            Ok(response
+                .body(Full::new(Bytes::from_static(b"ok")))
+                .expect("response"))
+        }
         None => std::future::pending().await,
     }
 }

@@ -82,8 +82,15 @@ impl EndpointActor {
         });
     }
 
-    /// Folds an attempt's result into the breaker, the ACK rate and the flag.
-    pub(super) fn observe_health(&mut self, result: &AttemptResult, ctx: &mut Context<Self>) {
+    /// Folds an attempt's result into the ACK rate and the flag, and into
+    /// the breaker when `for_breaker` (an answer that asked us to wait is
+    /// honoured by the pause, and must not also open the breaker).
+    pub(super) fn observe_health(
+        &mut self,
+        result: &AttemptResult,
+        for_breaker: bool,
+        ctx: &mut Context<Self>,
+    ) {
         let now = Instant::now();
         let acked = result.acked();
         self.ack.record(acked, now);
@@ -99,8 +106,10 @@ impl EndpointActor {
         } else {
             self.last_failure = Some(Utc::now());
         }
-        if let Some(t) = self.breaker.record(!acked, now) {
-            self.on_breaker_transition(t, ctx);
+        if for_breaker {
+            if let Some(t) = self.breaker.record(!acked, now) {
+                self.on_breaker_transition(t, ctx);
+            }
         }
         self.evaluate_at_risk();
         if !self.snapshot_written {

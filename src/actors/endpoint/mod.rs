@@ -13,14 +13,19 @@
 //! - `sending`: choosing what may start, the attempt, its outcome, burial.
 //! - `window`: the in-memory window and paging from the store.
 //! - `health`: breaker, ACK rate, at-risk flag, their metrics and storage.
-//! - `attempt`, `backoff`, `breaker`, `ack_rate`, `at_risk`: the pure parts.
+//! - `answers`: disabling on `410 Gone`, pausing on `Retry-After`.
+//! - `attempt`, `backoff`, `breaker`, `ack_rate`, `at_risk`,
+//!   `response_rules`, `rate_limit`: the pure parts.
 
 mod ack_rate;
+mod answers;
 mod at_risk;
 mod attempt;
 mod backoff;
 mod breaker;
 mod health;
+mod rate_limit;
+mod response_rules;
 mod sending;
 mod ssrf;
 mod window;
@@ -33,6 +38,7 @@ use std::time::Instant;
 use actix::prelude::*;
 
 pub use ack_rate::{AckRate, Snapshot as AckSnapshot};
+pub use answers::GONE_REASON;
 pub use at_risk::{AtRisk, AtRiskPolicy, Change as AtRiskChange};
 pub use attempt::{AttemptResult, Envelope, Failure, WebhookClient};
 pub use backoff::RetryPolicy;
@@ -44,7 +50,7 @@ use super::recorder::{Record, Recorder, Unwritten};
 use super::DeliveryDeps;
 use crate::store::deliveries::{Outcome, PendingDelivery};
 use crate::store::endpoints::Endpoint;
-use crate::telemetry::events::{ActorRestarted, DeadLetterSeriesStarted};
+use crate::telemetry::events::{ActorRestarted, DeadLetterSeriesStarted, EndpointDisabled};
 
 /// A new delivery for this endpoint, pushed by the router right after it was
 /// stored.
@@ -139,6 +145,16 @@ pub struct EndpointActor {
     sync: Sync,
     /// Set by [`Control::Retire`]; nothing new starts.
     retired: bool,
+    /// The endpoint answered `410 Gone` and is being disabled.
+    disabling: bool,
+    /// The endpoint asked (`Retry-After`) that nothing be sent before then.
+    paused_until: Option<Instant>,
+    /// The wake-up at the end of the pause.
+    pause_timer: Option<SpawnHandle>,
+    /// The partner's rate limit, when it set one.
+    bucket: Option<rate_limit::TokenBucket>,
+    /// The wake-up for the next token.
+    rate_timer: Option<SpawnHandle>,
     breaker: Breaker,
     /// When the breaker last opened (for the at-risk rule), while it is not
     /// closed.
@@ -168,6 +184,9 @@ impl EndpointActor {
     ) -> Self {
         let breaker = Breaker::new(deps.breaker.clone());
         let ack = AckRate::new(deps.health.ack_window);
+        let bucket = endpoint
+            .rate_limit
+            .map(|limit| rate_limit::TokenBucket::new(limit, Instant::now()));
         EndpointActor {
             endpoint,
             deps,
@@ -179,6 +198,11 @@ impl EndpointActor {
             failing: false,
             sync: Sync::behind(),
             retired: false,
+            disabling: false,
+            paused_until: None,
+            pause_timer: None,
+            bucket,
+            rate_timer: None,
             breaker,
             open_since: None,
             probe_timer: None,
@@ -235,6 +259,7 @@ impl Actor for EndpointActor {
             endpoint: &self.endpoint,
         }
         .emit();
+        EndpointDisabled::series_started(&self.endpoint);
         self.start_health(ctx);
         self.guarded(ctx, |act, ctx| act.pump(ctx));
     }
@@ -256,6 +281,9 @@ impl Supervised for EndpointActor {
         self.breaker.reset();
         self.open_since = None;
         self.probe_timer = None;
+        self.paused_until = None;
+        self.pause_timer = None;
+        self.rate_timer = None;
         self.report_depth();
     }
 }
@@ -275,6 +303,7 @@ impl Handler<Control> for EndpointActor {
         self.guarded(ctx, |act, ctx| match msg {
             Control::CatchUp => act.catch_up(ctx),
             Control::Reconfigure(endpoint) => {
+                act.set_rate_limit(endpoint.rate_limit);
                 act.endpoint = endpoint;
                 act.pump(ctx);
             }

@@ -3,13 +3,14 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 use bytes::Bytes;
 use chrono::Utc;
 
 use super::attempt::{AttemptResult, Envelope, Failure};
+use super::response_rules::{rule_for, Rule};
 use super::{EndpointActor, HeldState};
 use crate::schema;
 use crate::store::deliveries::{AttemptRecord, Outcome, Transition, Trigger};
@@ -40,6 +41,10 @@ impl EndpointActor {
         self.report_depth();
         if self.retired {
             self.drop_idle(ctx);
+            return;
+        }
+        if self.paused(ctx) {
+            self.refill(false, ctx);
             return;
         }
         // While its last attempt failed, an endpoint gets one attempt at a
@@ -112,6 +117,11 @@ impl EndpointActor {
             self.bury(id, None, reason, ctx);
         }
         for id in candidates {
+            // Checked before the breaker, whose permit in half-open is the
+            // probe itself and must not be taken and then left unused.
+            if !self.rate_permits(ctx) {
+                break;
+            }
             let (allowed, transition) = self.breaker.permit(Instant::now());
             if let Some(t) = transition {
                 self.on_breaker_transition(t, ctx);
@@ -189,8 +199,13 @@ impl EndpointActor {
     /// dead. A failed probe is not charged to the delivery's retries.
     fn finish(&mut self, id: i64, probe: bool, result: AttemptResult, ctx: &mut Context<Self>) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        // After any failure, a pause included, one attempt at a time until
+        // one succeeds: this is how a throttling endpoint is slowed down.
         self.failing = !result.acked();
-        self.observe_health(&result, ctx);
+        let rule = rule_for(&result, SystemTime::now(), self.deps.config.retry_after_max);
+        // A failed probe must reach the breaker, or it stays half-open.
+        let for_breaker = probe || !matches!(rule, Rule::WaitFor(_));
+        self.observe_health(&result, for_breaker, ctx);
         let Some(h) = self.held.get_mut(&id) else {
             self.pump(ctx);
             return;
@@ -216,8 +231,8 @@ impl EndpointActor {
             result: &result,
         }
         .emit();
-        match &result.failure {
-            None => {
+        match (&result.failure, rule) {
+            (None, _) => {
                 DeliveryAcked {
                     endpoint: &self.endpoint,
                     delivery: &h.delivery,
@@ -234,7 +249,23 @@ impl EndpointActor {
                     last_error: None,
                 });
             }
-            Some(failure) if probe => {
+            // Neither rule spends a retry: the delivery waits for the pause,
+            // or in the store for the partner to enable the endpoint again.
+            (Some(failure), Rule::Gone) => {
+                h.state = HeldState::Ready;
+                let outcome = uncharged(id, h, record, failure, Utc::now());
+                self.record(outcome);
+                self.disable_as_gone(ctx);
+            }
+            (Some(failure), Rule::WaitFor(wait)) => {
+                h.state = HeldState::Ready;
+                let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                h.delivery.next_attempt_at = at;
+                let outcome = uncharged(id, h, record, failure, at);
+                self.record(outcome);
+                self.pause_for(wait, result.status.unwrap_or_default(), ctx);
+            }
+            (Some(failure), _) if probe => {
                 // The breaker is open again; the delivery waits for the next
                 // probe without spending its retries.
                 h.state = HeldState::Ready;
@@ -248,41 +279,54 @@ impl EndpointActor {
                 };
                 self.record(outcome);
             }
-            Some(failure) => {
-                h.delivery.charged += 1;
-                let charged = h.delivery.charged;
-                let error = failure.to_string();
-                match self.deps.policy.delay_after(charged) {
-                    Some(delay) => {
-                        DeliveryRetryScheduled {
-                            endpoint: &self.endpoint,
-                            delivery: &h.delivery,
-                            failure,
-                            delay,
-                        }
-                        .emit();
-                        let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                        h.delivery.next_attempt_at = at;
-                        h.state = HeldState::Waiting(ctx.run_later(delay, move |act, ctx| {
-                            act.guarded(ctx, |act, ctx| act.wake(id, ctx))
-                        }));
-                        self.record(Outcome {
-                            delivery_id: id,
-                            attempts,
-                            charged,
-                            attempt: Some(record),
-                            transition: Transition::RetryAt(at),
-                            last_error: Some(error),
-                        });
-                    }
-                    None => {
-                        let reason = format!("{attempts} attempts failed; last: {error}");
-                        self.bury(id, Some(record), reason, ctx);
-                    }
-                }
-            }
+            (Some(failure), _) => self.charge_failure(id, record, failure, ctx),
         }
         self.pump(ctx);
+    }
+
+    /// A failure that spends one of the delivery's retries: it is tried
+    /// again after the schedule's next wait, or is dead when none is left.
+    fn charge_failure(
+        &mut self,
+        id: i64,
+        record: AttemptRecord,
+        failure: &Failure,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(h) = self.held.get_mut(&id) else {
+            return;
+        };
+        h.delivery.charged += 1;
+        let (attempts, charged) = (h.delivery.attempts, h.delivery.charged);
+        let error = failure.to_string();
+        match self.deps.policy.delay_after(charged) {
+            Some(delay) => {
+                DeliveryRetryScheduled {
+                    endpoint: &self.endpoint,
+                    delivery: &h.delivery,
+                    failure,
+                    delay,
+                }
+                .emit();
+                let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                h.delivery.next_attempt_at = at;
+                h.state = HeldState::Waiting(ctx.run_later(delay, move |act, ctx| {
+                    act.guarded(ctx, |act, ctx| act.wake(id, ctx))
+                }));
+                self.record(Outcome {
+                    delivery_id: id,
+                    attempts,
+                    charged,
+                    attempt: Some(record),
+                    transition: Transition::RetryAt(at),
+                    last_error: Some(error),
+                });
+            }
+            None => {
+                let reason = format!("{attempts} attempts failed; last: {error}");
+                self.bury(id, Some(record), reason, ctx);
+            }
+        }
     }
 
     /// Publishes a dead delivery to the dead-letter topic, then marks it dead.
@@ -346,6 +390,25 @@ impl EndpointActor {
             }
         })
         .spawn(ctx);
+    }
+}
+
+/// The outcome of a failed attempt that spends no retry: the delivery is
+/// due again at `at`.
+fn uncharged(
+    id: i64,
+    h: &super::Held,
+    record: AttemptRecord,
+    failure: &Failure,
+    at: chrono::DateTime<Utc>,
+) -> Outcome {
+    Outcome {
+        delivery_id: id,
+        attempts: h.delivery.attempts,
+        charged: h.delivery.charged,
+        attempt: Some(record),
+        transition: Transition::RetryAt(at),
+        last_error: Some(failure.to_string()),
     }
 }
 

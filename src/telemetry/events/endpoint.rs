@@ -6,7 +6,8 @@
 
 use crate::store::endpoints::Endpoint;
 use crate::telemetry::catalogue::{
-    ACK_RATIO, ACTOR_RESTARTS, AT_RISK, BREAKER_STATE, MAILBOX_OVERFLOWS, QUEUE_DEPTH,
+    ACK_RATIO, ACTOR_RESTARTS, AT_RISK, BREAKER_STATE, ENDPOINTS_DISABLED, ENDPOINT_THROTTLED,
+    MAILBOX_OVERFLOWS, QUEUE_DEPTH,
 };
 
 /// How many deliveries an endpoint actor holds right now.
@@ -67,6 +68,77 @@ impl MailboxOverflow<'_> {
             "stage" => self.stage.as_str(),
         )
         .increment(1);
+    }
+}
+
+/// trackwire disabled an endpoint because of how it answered. Emitted once
+/// per disabling (the store decides which answer did it).
+pub struct EndpointDisabled<'a> {
+    /// The endpoint.
+    pub endpoint: &'a Endpoint,
+    /// Metric label: `gone` for a `410 Gone`.
+    pub reason: &'static str,
+}
+
+impl EndpointDisabled<'_> {
+    /// Touches the counter without counting, when the endpoint's actor
+    /// starts: the alert reads its increase, which a series born at 1 would
+    /// not show.
+    pub fn series_started(endpoint: &Endpoint) {
+        metrics::counter!(
+            ENDPOINTS_DISABLED.name,
+            "partner" => endpoint.partner_id.clone(),
+            "endpoint" => endpoint.id.clone(),
+            "reason" => "gone",
+        )
+        .increment(0);
+    }
+
+    /// Counts and logs it.
+    pub fn emit(self) {
+        metrics::counter!(
+            ENDPOINTS_DISABLED.name,
+            "partner" => self.endpoint.partner_id.clone(),
+            "endpoint" => self.endpoint.id.clone(),
+            "reason" => self.reason,
+        )
+        .increment(1);
+        tracing::warn!(
+            partner_id = %self.endpoint.partner_id,
+            endpoint_id = %self.endpoint.id,
+            reason = self.reason,
+            "endpoint disabled; it stays disabled until the partner enables it"
+        );
+    }
+}
+
+/// An answer asked the endpoint to wait (`429`/`503` with `Retry-After`).
+pub struct EndpointThrottled<'a> {
+    /// The endpoint.
+    pub endpoint: &'a Endpoint,
+    /// 429 or 503.
+    pub status: u16,
+    /// The wait, after the cap.
+    pub wait: std::time::Duration,
+}
+
+impl EndpointThrottled<'_> {
+    /// Counts and logs it.
+    pub fn emit(self) {
+        metrics::counter!(
+            ENDPOINT_THROTTLED.name,
+            "partner" => self.endpoint.partner_id.clone(),
+            "endpoint" => self.endpoint.id.clone(),
+            "status" => self.status.to_string(),
+        )
+        .increment(1);
+        tracing::info!(
+            partner_id = %self.endpoint.partner_id,
+            endpoint_id = %self.endpoint.id,
+            status = self.status,
+            wait = ?self.wait,
+            "endpoint asked to wait; pausing it without spending a retry"
+        );
     }
 }
 

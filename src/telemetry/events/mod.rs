@@ -18,7 +18,7 @@ pub use delivery::{
 };
 pub use endpoint::{
     AckRatioObserved, ActorRestarted, AtRiskChanged, BreakerState, BreakerStateChanged,
-    MailboxOverflow, OverflowStage, QueueDepth,
+    EndpointDisabled, EndpointThrottled, MailboxOverflow, OverflowStage, QueueDepth,
 };
 pub use ingest::{
     DispatchLookedUp, EventIngested, QuarantineReason, RecordQuarantined, RecordSkipped,

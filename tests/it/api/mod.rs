@@ -2,6 +2,7 @@
 //! PostgreSQL database per test, with a local receiver for webhooks.
 
 mod bodies;
+mod delivery_options;
 mod endpoints;
 mod health_and_links;
 mod isolation;

@@ -3,8 +3,11 @@
 //! against the real binary.
 
 mod browser;
+mod gone;
 mod isolation;
 mod phone;
+mod rate_limit;
+mod signing;
 mod tracking_browser;
 mod versions;
 pub mod webdriver;

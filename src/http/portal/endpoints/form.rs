@@ -5,7 +5,10 @@
 use actix_web::http::StatusCode;
 
 use crate::endpoint_url::EndpointUrl;
-use crate::http::endpoints::{description, event_types, schema_version, url};
+use crate::http::endpoints::{
+    description, event_types, rate_limit as checked_rate_limit, schema_version, signing_scheme,
+    url, RateLimitIn,
+};
 use crate::http::portal::error::PortalError;
 use crate::http::portal::html::Esc;
 use crate::http::portal::session::FormData;
@@ -13,7 +16,7 @@ use crate::http::problem::Problem;
 use crate::http::AppState;
 use crate::schema::{EventType, Lifecycle, SchemaVersion};
 use crate::store::endpoints::{self as store, Endpoint, EndpointChanges, NewEndpoint};
-use crate::webhook::SigningSecret;
+use crate::webhook::{SigningScheme, SigningSecret};
 
 /// What an endpoint form holds (kept on a validation error, so nothing typed
 /// is lost).
@@ -24,6 +27,11 @@ pub(super) struct Values {
     pub(super) types: Vec<String>,
     pub(super) schema_version: String,
     pub(super) enabled: bool,
+    /// Read on creation only: the scheme is fixed for the endpoint's life.
+    pub(super) signing_scheme: String,
+    /// Edit form only; empty for no limit.
+    pub(super) rate_per_second: String,
+    pub(super) rate_burst: String,
 }
 
 impl Values {
@@ -34,6 +42,9 @@ impl Values {
             types: form.all("event_types"),
             schema_version: form.get("schema_version").to_owned(),
             enabled: form.checked("enabled"),
+            signing_scheme: form.get("signing_scheme").to_owned(),
+            rate_per_second: form.get("rate_limit_per_second").trim().to_owned(),
+            rate_burst: form.get("rate_limit_burst").trim().to_owned(),
         }
     }
 
@@ -48,6 +59,15 @@ impl Values {
                 .collect(),
             schema_version: e.schema_version.as_str().to_owned(),
             enabled: e.enabled,
+            signing_scheme: e.signing_scheme.as_str().to_owned(),
+            rate_per_second: e
+                .rate_limit
+                .map(|l| l.per_second.to_string())
+                .unwrap_or_default(),
+            rate_burst: e
+                .rate_limit
+                .map(|l| l.burst.to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -81,11 +101,17 @@ pub(super) fn fields(v: &Values, new: bool, lifecycle: &Lifecycle) -> String {
         ));
     }
     let enabled = if new {
-        String::new()
+        scheme_choice(&v.signing_scheme)
     } else {
         let checked = if v.enabled { " checked" } else { "" };
         format!(
-            r#"<div class="checks"><label><input type="checkbox" name="enabled" value="1"{checked}> Enabled: receives deliveries</label></div>"#
+            r#"<label>Rate limit <span class="muted small">(optional: attempts a second, and how many may go at once)</span></label>
+<div class="checks"><input type="number" id="rate_limit_per_second" name="rate_limit_per_second" min="1" max="10000" value="{}" placeholder="per second">
+<input type="number" id="rate_limit_burst" name="rate_limit_burst" min="1" max="10000" value="{}" placeholder="burst"></div>
+<p class="muted small">Deliveries beyond it wait in order and are sent as the limit allows; empty for no limit.</p>
+<div class="checks"><label><input type="checkbox" name="enabled" value="1"{checked}> Enabled: receives deliveries</label></div>"#,
+            Esc(&v.rate_per_second),
+            Esc(&v.rate_burst),
         )
     };
     let hint = if new {
@@ -104,6 +130,31 @@ pub(super) fn fields(v: &Values, new: bool, lifecycle: &Lifecycle) -> String {
         Esc(&v.url),
         Esc(&v.description),
         version_options(&v.schema_version, lifecycle),
+    )
+}
+
+/// The signing scheme of a new endpoint, HMAC preselected.
+fn scheme_choice(selected: &str) -> String {
+    let options: String = SigningScheme::ALL
+        .iter()
+        .map(|scheme| {
+            let name = scheme.as_str();
+            let on = if name == selected || (selected.is_empty() && *scheme == SigningScheme::Hmac)
+            {
+                " selected"
+            } else {
+                ""
+            };
+            let label = match scheme {
+                SigningScheme::Hmac => "HMAC-SHA256 with a shared secret (v1)",
+                SigningScheme::Ed25519 => "ed25519 with a public key (v1a)",
+            };
+            format!(r#"<option value="{name}"{on}>{label}</option>"#)
+        })
+        .collect();
+    format!(
+        r#"<label for="signing_scheme">Signatures</label><select id="signing_scheme" name="signing_scheme">{options}</select>
+<p class="muted small">Fixed for the endpoint's life. With ed25519 your receiver verifies with a public key, which is not a secret and stays on the endpoint's page.</p>"#
     )
 }
 
@@ -151,6 +202,23 @@ fn chosen_version(raw: &str) -> Result<Option<SchemaVersion>, Problem> {
     }
 }
 
+/// The edit form's rate limit, checked as the API checks it.
+fn rate_limit(v: &Values) -> Result<Option<crate::store::endpoints::RateLimit>, Problem> {
+    if v.rate_per_second.is_empty() {
+        return Ok(None);
+    }
+    let number = |field: &str, raw: &str| {
+        raw.parse::<i64>()
+            .map_err(|_| Problem::invalid(field, format!("{raw:?} is not a whole number")))
+    };
+    let per_second = number("rate_limit.per_second", &v.rate_per_second)?;
+    let burst = match v.rate_burst.as_str() {
+        "" => None,
+        raw => Some(number("rate_limit.burst", raw)?),
+    };
+    checked_rate_limit(RateLimitIn { per_second, burst }).map(Some)
+}
+
 pub(super) async fn insert(
     state: &AppState,
     partner: &str,
@@ -160,9 +228,10 @@ pub(super) async fn insert(
     let types = event_types("event_types", &v.types)?;
     let description = description(&v.description)?;
     let schema_version = chosen_version(&v.schema_version)?.unwrap_or_default();
+    let scheme = signing_scheme(Some(v.signing_scheme.as_str()).filter(|s| !s.is_empty()))?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let created = store::insert(
+    let created = store::insert_signed(
         &*tx,
         &NewEndpoint {
             partner_id: partner,
@@ -171,6 +240,7 @@ pub(super) async fn insert(
             event_types: &types,
             schema_version,
         },
+        scheme,
     )
     .await?;
     tx.commit().await?;
@@ -192,6 +262,7 @@ pub(super) async fn apply(
         enabled: Some(v.enabled),
         event_types: Some(&types),
         schema_version: chosen_version(&v.schema_version)?,
+        rate_limit: Some(rate_limit(v)?),
     };
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;

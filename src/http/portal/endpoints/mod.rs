@@ -25,7 +25,7 @@ use crate::http::AppState;
 use crate::store::endpoints::{self as store, Endpoint};
 use crate::store::health;
 use form::{apply, fields, form_error, insert, status_of, Values};
-use view::{health_line, secret_box};
+use view::{disabled_notice, health_line, secret_box, signing_line, status_badge};
 
 pub use view::{test_form, NoticeQuery};
 
@@ -54,11 +54,7 @@ async fn list_page(
         let mut types = e.event_types.clone();
         types.sort();
         let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-        let enabled = if e.enabled {
-            html::badge("ok", "enabled")
-        } else {
-            html::badge("muted", "disabled")
-        };
+        let enabled = status_badge(e);
         body.push_str(&format!(
             r#"<div class="card endpoint"><div><a href="/portal/endpoints/{id}"><strong>{url}</strong></a> {enabled}</div>
 <div class="muted small">{description}</div>
@@ -176,19 +172,16 @@ async fn detail_page(
     let session = &signed.session;
     let client = state.pool.get().await?;
     let health = health::get(&**client, &e.id).await?;
-    let enabled = if e.enabled {
-        html::badge("ok", "enabled")
-    } else {
-        html::badge("muted", "disabled")
-    };
+    let enabled = status_badge(e);
+    let disabled = disabled_notice(e);
     let error = error.map(|m| html::notice("bad", m)).unwrap_or_default();
     let body = format!(
-        r#"<h1 class="scroll">{url}</h1>{notice}
+        r#"<h1 class="scroll">{url}</h1>{notice}{disabled}
 <div class="card"><div class="grid">
 <div><span>Status</span>{enabled}</div>
 <div><span>Id</span><code>{id}</code></div>
 <div><span>Payload schema</span>{schema}</div>
-<div><span>Signing secrets</span>{secrets} active</div>
+<div><span>Signatures</span>{signing}</div>
 <div><span>Health</span>{health} <a class="small" href="/portal/health#{id}">chart</a></div>
 </div></div>
 <h2>Send a test event</h2><div class="card">{test}</div>
@@ -204,7 +197,7 @@ async fn detail_page(
         url = Esc(&e.url),
         id = Esc(&e.id),
         schema = e.schema_version.as_str(),
-        secrets = e.secrets.len(),
+        signing = signing_line(e),
         health = health_line(health.as_ref()),
         test = test_form(session, e),
         csrf = csrf_field(session),

@@ -10,6 +10,56 @@ use crate::store::endpoints::Endpoint;
 use crate::store::health::Health;
 use crate::webhook::SigningSecret;
 
+/// The endpoint's status badge: a disabling by trackwire (a `410 Gone`)
+/// looks different from one the partner chose.
+pub fn status_badge(e: &Endpoint) -> String {
+    match (e.enabled, &e.disabled_reason) {
+        (true, _) => html::badge("ok", "enabled"),
+        (false, Some(_)) => html::badge("bad", "disabled: gone"),
+        (false, None) => html::badge("muted", "disabled"),
+    }
+}
+
+/// Why trackwire disabled the endpoint and how to enable it again; empty
+/// when it did not.
+pub fn disabled_notice(e: &Endpoint) -> String {
+    match (&e.disabled_reason, e.disabled_at) {
+        (Some(reason), Some(at)) if !e.enabled => html::notice(
+            "bad",
+            &format!(
+                "Disabled on {}: {reason}, which asks senders to stop. Deliveries since then wait; \
+                 once your receiver is back, tick Enabled below and save to resume them.",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ),
+        ),
+        _ => String::new(),
+    }
+}
+
+/// How the endpoint's requests are signed and, for ed25519, the public keys
+/// to verify them with (any time: they are not secrets).
+pub fn signing_line(e: &Endpoint) -> String {
+    let keys: String = e
+        .secrets
+        .iter()
+        .filter_map(SigningSecret::public_key)
+        .map(|k| format!(r#"<code class="public-key">{}</code><br>"#, Esc(k)))
+        .collect();
+    match e.signing_scheme {
+        crate::webhook::SigningScheme::Hmac => {
+            format!("HMAC-SHA256 (v1), {} active", e.secrets.len())
+        }
+        crate::webhook::SigningScheme::Ed25519 => format!(
+            r#"ed25519 (v1a); verify <code>webhook-signature</code> with {}:<br>{keys}"#,
+            if e.secrets.len() > 1 {
+                "either public key"
+            } else {
+                "the public key"
+            }
+        ),
+    }
+}
+
 /// A notice named in the query after a redirect (fixed texts only, so the
 /// query cannot put words on the page).
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +129,13 @@ pub(super) fn health_line(h: Option<&Health>) -> String {
 
 /// The box that shows a secret this once.
 pub(super) fn secret_box(secret: &SigningSecret) -> String {
+    if let Some(public) = secret.public_key() {
+        return format!(
+            r#"<p><strong>Public key</strong> of the new ed25519 signing key; it is not a secret and stays on this page.</p>
+<p class="secret"><code id="public-key">{}</code></p>"#,
+            Esc(public)
+        );
+    }
     format!(
         r#"<p><strong>Signing secret</strong>, shown this once: copy it into your receiver now.</p>
 <p class="secret"><code id="secret">{}</code></p>
