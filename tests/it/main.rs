@@ -1,5 +1,6 @@
-//! Integration tests: real PostgreSQL, the Kafka-protocol mock cluster, real
-//! HTTP receivers on 127.0.0.1, and the `trackwire` binary as a black box.
+//! Integration tests: real PostgreSQL, a real Kafka broker (scripts/test
+//! starts one), real HTTP receivers on 127.0.0.1, and the `trackwire` binary
+//! as a black box.
 //! One test binary, so the heavy dependencies link once.
 
 mod api;
@@ -9,6 +10,7 @@ mod cli;
 mod contract;
 mod harness;
 mod ingest_store;
+mod kafka;
 mod observability;
 mod observability_live;
 mod pipeline;
