@@ -5,6 +5,7 @@
 
 mod api;
 mod bench;
+mod cdc;
 mod chaos;
 mod cli;
 mod contract;
@@ -13,6 +14,7 @@ mod ingest_store;
 mod kafka;
 mod observability;
 mod observability_live;
+mod oms;
 mod pipeline;
 mod portal;
 mod private_pg;
