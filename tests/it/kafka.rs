@@ -104,6 +104,19 @@ fn metadata_client(brokers: &str) -> BaseConsumer {
         .expect("metadata client")
 }
 
+/// The node leading `partition` of `topic` (node ids are 1..=nodes).
+pub fn leader_of(brokers: &str, topic: &str, partition: i32) -> i32 {
+    let md = metadata_client(brokers)
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    md.topics()
+        .iter()
+        .flat_map(|t| t.partitions())
+        .find(|p| p.id() == partition)
+        .map(|p| p.leader())
+        .expect("partition in metadata")
+}
+
 /// A Kafka cluster of its own (one node or three), started with
 /// `scripts/kafka` on free ports; stopped and removed when dropped.
 pub struct KafkaCluster {

@@ -5,6 +5,7 @@
 
 mod api;
 mod bench;
+mod broker_failure;
 mod cdc;
 mod chaos;
 mod cli;
