@@ -8,6 +8,7 @@
 //! peak RSS are read from `/proc` apart from the harness.
 //!
 //! # Layout
+//! - `plan`: which steps the options ask for.
 //! - `scenarios`: what each scenario runs, and running one step.
 //! - `sinks`: the partner endpoints (hyper servers noting receive times).
 //! - `producer`: Debezium order changes into the CDC topic.
@@ -20,6 +21,7 @@
 mod baseline;
 mod cdc;
 mod measure;
+mod plan;
 mod producer;
 mod report;
 mod scenarios;
