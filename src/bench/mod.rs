@@ -181,6 +181,8 @@ pub struct StepEnv {
     pub topics: (String, String),
     /// The step's consumer group.
     pub group: String,
+    /// Topics the step created on a real broker.
+    created: Vec<String>,
 }
 
 impl StepEnv {
@@ -227,6 +229,13 @@ impl StepEnv {
                 (None, brokers.clone(), topics)
             }
         };
+        let created = match kafka {
+            Kafka::Real {
+                cdc_topic: Some(_), ..
+            } => vec![topics.1.clone()],
+            Kafka::Real { .. } => vec![topics.0.clone(), topics.1.clone()],
+            Kafka::Mock => Vec::new(),
+        };
         Ok(StepEnv {
             db_url,
             group: format!("trackwire-{db_name}"),
@@ -236,6 +245,7 @@ impl StepEnv {
             broker,
             brokers,
             topics,
+            created,
         })
     }
 
@@ -244,9 +254,12 @@ impl StepEnv {
         self.broker.is_some()
     }
 
-    /// Drops the database.
+    /// Drops the database, and the topics the step created on a real broker.
     pub async fn drop_database(self) {
         drop(self.db);
+        if self.broker.is_none() {
+            topics::delete(&self.brokers, &self.created).await;
+        }
         drop(self.broker);
         let _ = self
             .admin

@@ -1,5 +1,6 @@
 //! The topics of a step on a real Kafka cluster: named after the step's
-//! database, so steps and runs never read each other's records.
+//! database, so steps and runs never read each other's records, and deleted
+//! when the step is over.
 
 use std::time::Duration;
 
@@ -43,4 +44,17 @@ pub async fn create(
         result.map_err(|(topic, e)| BenchError::new(format!("creating topic {topic}: {e}")))?;
     }
     Ok((cdc_topic, dlq))
+}
+
+/// Deletes a step's topics; best effort, as the step is over.
+pub async fn delete(brokers: &str, topics: &[String]) {
+    let Ok(admin) = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create::<AdminClient<DefaultClientContext>>()
+    else {
+        return;
+    };
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let _ = admin.delete_topics(&names, &options).await;
 }
