@@ -67,7 +67,10 @@ pub fn producer(cfg: &KafkaConfig) -> Result<FutureProducer, KafkaSetupError> {
         .set("message.timeout.ms", "30000");
     // Consumer-only properties would make the producer refuse to start.
     let producer_props = cfg.properties.iter().filter(|(k, _)| {
-        !k.starts_with("fetch.") && !k.starts_with("session.") && !k.starts_with("heartbeat.")
+        !k.starts_with("fetch.")
+            && !k.starts_with("session.")
+            && !k.starts_with("heartbeat.")
+            && !k.starts_with("auto.offset.")
     });
     for (k, v) in producer_props {
         c.set(k, v);

@@ -126,6 +126,12 @@ pub struct Launch<'a> {
     pub brokers: &'a str,
     /// The CDC and dead-letter topics.
     pub topics: (&'a str, &'a str),
+    /// The consumer group.
+    pub group: &'a str,
+    /// Whether the broker is the mock cluster (see [`Tracked::start`]).
+    pub mock: bool,
+    /// Further variables for this step.
+    pub extra: &'a [(&'a str, &'a str)],
     /// The admin API address (`127.0.0.1:0` unless the step asks it questions).
     pub http_listen: &'a str,
     /// Its log file.
@@ -139,45 +145,52 @@ impl Tracked {
         let file = std::fs::File::create(&launch.log)
             .map_err(|e| BenchError::new(format!("{}: {e}", launch.log.display())))?;
         let no_file = launch.log.with_extension("no-brokers-file");
-        let child =
-            Command::new(launch.binary)
-                .arg("run")
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                // The bench's own TRACKWIRE_* settings, to measure a tuning;
-                // those below take precedence.
-                .envs(std::env::vars().filter(|(k, _)| {
+        let mut cmd = Command::new(launch.binary);
+        cmd.arg("run")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            // The bench's own TRACKWIRE_* settings, to measure a tuning;
+            // those below take precedence.
+            .envs(
+                std::env::vars().filter(|(k, _)| {
                     k.starts_with("TRACKWIRE_") && !k.starts_with("TRACKWIRE_BENCH_")
-                }))
-                .env("TRACKWIRE_DATABASE__URL", launch.db_url)
-                .env("TRACKWIRE_KAFKA__BROKERS", launch.brokers)
-                .env("TRACKWIRE_KAFKA__BROKERS_FILE", no_file)
-                .env("TRACKWIRE_KAFKA__CDC_TOPIC", launch.topics.0)
-                .env("TRACKWIRE_KAFKA__DLQ_TOPIC", launch.topics.1)
-                // The mock cluster's first join waits on the session timeout.
-                .env("TRACKWIRE_KAFKA__SESSION_TIMEOUT", "3s")
-                // A Kafka broker answers a long-polling fetch as soon as data
-                // arrives; the mock cluster always waits out fetch.wait.max.ms
-                // (rdkafka_mock_handlers.c, "this isn't strictly correct").
-                // With librdkafka's 500 ms default that wait, not trackwire,
-                // would be the latency measured; a short one stands in for the
-                // real broker's early answer.
-                .env(
-                    "TRACKWIRE_KAFKA__PROPERTIES__FETCH_WAIT_MAX_MS",
-                    MOCK_FETCH_WAIT_MS,
-                )
-                .env("TRACKWIRE_HTTP__LISTEN", launch.http_listen)
-                .env("TRACKWIRE_METRICS__LISTEN", "127.0.0.1:0")
-                .env("TRACKWIRE_DELIVERY__ALLOW_INSECURE_HOSTS", "127.0.0.1")
-                .env("TRACKWIRE_LOG__LEVEL", "warn")
-                .env("NO_COLOR", "1")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(file)
-                .spawn()
-                .map_err(|e| {
-                    BenchError::new(format!("cannot start {}: {e}", launch.binary.display()))
-                })?;
+                }),
+            )
+            .env("TRACKWIRE_DATABASE__URL", launch.db_url)
+            .env("TRACKWIRE_KAFKA__BROKERS", launch.brokers)
+            .env("TRACKWIRE_KAFKA__BROKERS_FILE", no_file)
+            .env("TRACKWIRE_KAFKA__CDC_TOPIC", launch.topics.0)
+            .env("TRACKWIRE_KAFKA__DLQ_TOPIC", launch.topics.1)
+            .env("TRACKWIRE_KAFKA__GROUP_ID", launch.group)
+            .env("TRACKWIRE_HTTP__LISTEN", launch.http_listen)
+            .env("TRACKWIRE_METRICS__LISTEN", "127.0.0.1:0")
+            .env("TRACKWIRE_DELIVERY__ALLOW_INSECURE_HOSTS", "127.0.0.1")
+            .env("TRACKWIRE_LOG__LEVEL", "warn")
+            .env("NO_COLOR", "1");
+        if launch.mock {
+            // The mock cluster's first join waits on the session timeout (a
+            // real broker refuses one below its group.min.session.timeout.ms).
+            cmd.env("TRACKWIRE_KAFKA__SESSION_TIMEOUT", "3s");
+            // A Kafka broker answers a long-polling fetch as soon as data
+            // arrives; the mock cluster always waits out fetch.wait.max.ms
+            // (rdkafka_mock_handlers.c, "this isn't strictly correct").
+            // With librdkafka's 500 ms default that wait, not trackwire,
+            // would be the latency measured; a short one stands in for the
+            // real broker's early answer.
+            cmd.env(
+                "TRACKWIRE_KAFKA__PROPERTIES__FETCH_WAIT_MAX_MS",
+                MOCK_FETCH_WAIT_MS,
+            );
+        }
+        cmd.envs(launch.extra.iter().copied());
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .map_err(|e| {
+                BenchError::new(format!("cannot start {}: {e}", launch.binary.display()))
+            })?;
         Ok(Tracked {
             child,
             log: launch.log,

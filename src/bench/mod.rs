@@ -2,24 +2,31 @@
 //! whole pipeline, each figure set beside a bare-HTTP baseline measured in
 //! the same run on the same sinks. BENCHMARKS.md describes the method.
 //!
-//! Every step gets a fresh database (dropped after), a fresh mock broker and
-//! its own sinks, and runs trackwire as a separate process so that its CPU
-//! time and peak RSS are read from `/proc` apart from the harness.
+//! Every step gets a fresh database (dropped after), a fresh mock broker (or,
+//! with `--brokers`, topics of its own on a real Kafka cluster) and its own
+//! sinks, and runs trackwire as a separate process so that its CPU time and
+//! peak RSS are read from `/proc` apart from the harness.
 //!
 //! # Layout
+//! - `plan`: which steps the options ask for.
 //! - `scenarios`: what each scenario runs, and running one step.
 //! - `sinks`: the partner endpoints (hyper servers noting receive times).
 //! - `producer`: Debezium order changes into the CDC topic.
 //! - `baseline`: the bare hyper client.
+//! - `cdc`: the `cdc` scenario, a MariaDB UPDATE to the partner's receipt.
+//! - `topics`: the steps' topics on a real broker.
 //! - `measure`: the trackwire process, `/proc`, percentiles, store counts.
 //! - `report`: JSON and Markdown results.
 
 mod baseline;
+mod cdc;
 mod measure;
+mod plan;
 mod producer;
 mod report;
 mod scenarios;
 mod sinks;
+mod topics;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,7 +43,7 @@ use crate::store::migrate;
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// Scenarios, comma-separated: steady, max, isolation, fanout,
-    /// idle-scale; or all.
+    /// idle-scale, cdc; or all (every one but cdc).
     #[arg(long, default_value = "all")]
     pub scenario: String,
     /// A few seconds in all, with small counts (the test suite runs this).
@@ -72,6 +79,21 @@ pub struct BenchArgs {
     /// The trackwire binary to measure (default: this one).
     #[arg(long)]
     pub binary: Option<PathBuf>,
+    /// A real Kafka cluster (bootstrap list) to run the steps on, each with
+    /// topics of its own, instead of an embedded mock cluster per step.
+    #[arg(long, env = "TRACKWIRE_BENCH_BROKERS")]
+    pub brokers: Option<String>,
+    /// With --brokers: run each traffic step on the mock cluster too, just
+    /// before the real one, for figures side by side.
+    #[arg(long, requires = "brokers")]
+    pub compare_mock: bool,
+    /// `cdc`: TCP port of the OMS MariaDB on 127.0.0.1 (user oms, database
+    /// oms, as scripts/cdc sets it up).
+    #[arg(long, default_value_t = 13306)]
+    pub oms_port: u16,
+    /// `cdc`: the topic the Debezium connector writes oms.orders into.
+    #[arg(long, default_value = "oms.orders")]
+    pub oms_topic: String,
 }
 
 /// The benchmark could not run.
@@ -128,7 +150,22 @@ pub async fn run(config: &Config, args: BenchArgs) -> Result<(), CliError> {
         .map_err(CliError::from)
 }
 
-/// What one step stands on: a database of its own and a mock broker.
+/// Where a step's records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kafka {
+    /// An embedded mock cluster of the step's own.
+    Mock,
+    /// A real cluster: the bootstrap list, and the CDC topic when it is
+    /// given (the `cdc` scenario's connector writes one) rather than created.
+    Real {
+        /// Bootstrap list.
+        brokers: String,
+        /// An existing CDC topic.
+        cdc_topic: Option<String>,
+    },
+}
+
+/// What one step stands on: a database of its own, a broker and topics.
 pub struct StepEnv {
     /// The step's database.
     pub db_url: String,
@@ -136,14 +173,26 @@ pub struct StepEnv {
     admin: tokio_postgres::Client,
     /// A connection to it.
     pub db: tokio_postgres::Client,
-    /// The mock cluster.
-    pub broker: DevBroker,
+    /// The mock cluster, when the step runs on one.
+    broker: Option<DevBroker>,
+    /// Bootstrap list of the step's broker.
+    pub brokers: String,
+    /// The step's CDC and dead-letter topics.
+    pub topics: (String, String),
+    /// The step's consumer group.
+    pub group: String,
+    /// Topics the step created on a real broker.
+    created: Vec<String>,
 }
 
 impl StepEnv {
-    /// Creates and migrates a fresh database and starts a broker with the CDC
-    /// and dead-letter topics.
-    pub async fn create(admin_url: &str, config: &Config) -> Result<Self, BenchError> {
+    /// Creates and migrates a fresh database, and starts a mock broker or
+    /// creates topics on the real one.
+    pub async fn create(
+        admin_url: &str,
+        config: &Config,
+        kafka: &Kafka,
+    ) -> Result<Self, BenchError> {
         let (admin, conn) = tokio_postgres::connect(admin_url, NoTls)
             .await
             .map_err(|e| {
@@ -167,23 +216,50 @@ impl StepEnv {
             .map_err(BenchError::db)?;
         tokio::spawn(conn);
         migrate::run(&mut db).await.map_err(BenchError::db)?;
-        let broker = DevBroker::start(
-            1,
-            &[(&config.kafka.cdc_topic, 4), (&config.kafka.dlq_topic, 1)],
-        )
-        .map_err(|e| BenchError::new(e.to_string()))?;
+        let (broker, brokers, topics) = match kafka {
+            Kafka::Mock => {
+                let (cdc, dlq) = (&config.kafka.cdc_topic, &config.kafka.dlq_topic);
+                let broker = DevBroker::start(1, &[(cdc, 4), (dlq, 1)])
+                    .map_err(|e| BenchError::new(e.to_string()))?;
+                let brokers = broker.bootstrap_servers().to_owned();
+                (Some(broker), brokers, (cdc.clone(), dlq.clone()))
+            }
+            Kafka::Real { brokers, cdc_topic } => {
+                let topics = topics::create(brokers, &db_name, cdc_topic.as_deref()).await?;
+                (None, brokers.clone(), topics)
+            }
+        };
+        let created = match kafka {
+            Kafka::Real {
+                cdc_topic: Some(_), ..
+            } => vec![topics.1.clone()],
+            Kafka::Real { .. } => vec![topics.0.clone(), topics.1.clone()],
+            Kafka::Mock => Vec::new(),
+        };
         Ok(StepEnv {
             db_url,
+            group: format!("trackwire-{db_name}"),
             db_name,
             admin,
             db,
             broker,
+            brokers,
+            topics,
+            created,
         })
     }
 
-    /// Drops the database.
+    /// Whether the step runs on the mock cluster.
+    pub fn on_mock(&self) -> bool {
+        self.broker.is_some()
+    }
+
+    /// Drops the database, and the topics the step created on a real broker.
     pub async fn drop_database(self) {
         drop(self.db);
+        if self.broker.is_none() {
+            topics::delete(&self.brokers, &self.created).await;
+        }
         drop(self.broker);
         let _ = self
             .admin

@@ -7,6 +7,8 @@
 //! - `fanout`: 1, 10, 100 and 1,000 endpoints (5 per partner at most, so
 //!   more endpoints means more partners).
 //! - `idle-scale`: 10,000 and 100,000 endpoints, no traffic.
+//! - `cdc`: MariaDB status UPDATEs at 200/s through Debezium and a real
+//!   broker (the `cdc` module).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,10 +16,11 @@ use std::time::Duration;
 
 use super::baseline;
 use super::measure::{self, Launch, Percentiles, Tracked};
+use super::plan::{kafkas, plan, Step};
 use super::producer::{self, CdcProducer};
 use super::report::{IdleResult, Isolation, Machine, Report, StepResult};
 use super::sinks::{Receipt, Sink, SinkMode};
-use super::{Bench, BenchArgs, BenchError, Clock, StepEnv};
+use super::{Bench, BenchArgs, BenchError, Clock, Kafka, StepEnv};
 use crate::config::Config;
 use crate::schema::EventType;
 use crate::webhook::SigningSecret;
@@ -32,7 +35,7 @@ pub struct Layout(Vec<Vec<SinkMode>>);
 impl Layout {
     /// `endpoints` healthy endpoints over `partners` partners, as evenly as
     /// the per-partner limit allows.
-    fn even(partners: usize, endpoints: usize) -> Result<Self, BenchError> {
+    pub(super) fn even(partners: usize, endpoints: usize) -> Result<Self, BenchError> {
         let partners = partners.max(1);
         if endpoints < partners || endpoints > partners * PER_PARTNER {
             return Err(BenchError::new(format!(
@@ -49,14 +52,14 @@ impl Layout {
     }
 
     /// `endpoints` endpoints, 5 per partner (the last one may have fewer).
-    fn packed(endpoints: usize) -> Self {
+    pub(super) fn packed(endpoints: usize) -> Self {
         let partners = endpoints.div_ceil(PER_PARTNER).max(1);
         Layout::even(partners, endpoints.max(1)).expect("packed layouts fit")
     }
 
     /// Makes 10% of the endpoints black holes and 10% failing, spread over
     /// the partners.
-    fn with_sick(mut self) -> Self {
+    pub(super) fn with_sick(mut self) -> Self {
         let mut n = 0;
         for modes in &mut self.0 {
             for mode in modes {
@@ -71,7 +74,7 @@ impl Layout {
         self
     }
 
-    fn partners(&self) -> usize {
+    pub(super) fn partners(&self) -> usize {
         self.0.len()
     }
 
@@ -83,13 +86,13 @@ impl Layout {
         self.modes().count()
     }
 
-    fn healthy(&self) -> usize {
+    pub(super) fn healthy(&self) -> usize {
         self.modes().filter(|m| *m == SinkMode::Ok).count()
     }
 
     /// Healthy deliveries made by `events` events, event `i` going to
     /// partner `i % partners`.
-    fn healthy_deliveries(&self, events: usize) -> usize {
+    pub(super) fn healthy_deliveries(&self, events: usize) -> usize {
         let p = self.partners();
         self.0
             .iter()
@@ -105,112 +108,19 @@ impl Layout {
         format!("bench-p{p}")
     }
 
-    fn partner_ids(&self) -> Vec<String> {
+    pub(super) fn partner_ids(&self) -> Vec<String> {
         (0..self.partners()).map(Layout::partner_id).collect()
     }
 }
 
 /// One step with traffic.
-struct Traffic {
-    scenario: &'static str,
-    label: String,
-    layout: Layout,
-    events: usize,
-    rate: Option<f64>,
-}
-
-/// Every step, in order.
-enum Step {
-    Traffic(Traffic),
-    Idle(usize),
-}
-
-fn plan(args: &BenchArgs) -> Result<Vec<Step>, BenchError> {
-    let wanted: Vec<&str> = args.scenario.split(',').map(str::trim).collect();
-    let all = wanted.contains(&"all");
-    for w in &wanted {
-        if !matches!(
-            *w,
-            "all" | "steady" | "max" | "isolation" | "fanout" | "idle-scale"
-        ) {
-            return Err(BenchError::new(format!(
-                "unknown scenario {w:?}: use steady, max, isolation, fanout, idle-scale or all"
-            )));
-        }
-    }
-    let on = |s: &str| all || wanted.contains(&s);
-    let q = args.quick;
-    let layout = |partners: usize, endpoints: usize| {
-        Layout::even(
-            args.partners.unwrap_or(partners),
-            args.endpoints.unwrap_or(endpoints),
-        )
-    };
-    let mut steps = Vec::new();
-    if on("steady") {
-        let rates = match (args.rate, q) {
-            (Some(r), _) => vec![r],
-            (None, true) => vec![200.0],
-            (None, false) => vec![200.0, 1_000.0],
-        };
-        for rate in rates {
-            let events = args
-                .count
-                .unwrap_or(if q { rate as usize } else { rate as usize * 10 });
-            steps.push(Step::Traffic(Traffic {
-                scenario: "steady",
-                label: format!("{rate:.0} ev/s"),
-                layout: layout(10, 10)?,
-                events,
-                rate: Some(rate),
-            }));
-        }
-    }
-    if on("max") {
-        steps.push(Step::Traffic(Traffic {
-            scenario: "max",
-            label: "saturation".into(),
-            layout: layout(if q { 2 } else { 20 }, if q { 10 } else { 100 })?,
-            events: args.count.unwrap_or(if q { 400 } else { 10_000 }),
-            rate: None,
-        }));
-    }
-    if on("isolation") {
-        let base = Layout::even(if q { 2 } else { 10 }, if q { 10 } else { 50 })?;
-        let (events, rate) = if q { (200, 200.0) } else { (2_000, 200.0) };
-        for (label, layout) in [
-            ("all healthy", base.clone()),
-            ("10% black hole, 10% 500", base.with_sick()),
-        ] {
-            steps.push(Step::Traffic(Traffic {
-                scenario: "isolation",
-                label: label.into(),
-                layout,
-                events,
-                rate: Some(rate),
-            }));
-        }
-    }
-    if on("fanout") {
-        let sizes: &[usize] = if q { &[10] } else { &[1, 10, 100, 1_000] };
-        let deliveries = if q { 200 } else { 20_000 };
-        for &n in sizes {
-            let layout = Layout::packed(n);
-            let per_event = layout.healthy_deliveries(layout.partners()) / layout.partners();
-            steps.push(Step::Traffic(Traffic {
-                scenario: "fanout",
-                label: format!("{n} endpoints"),
-                events: deliveries / per_event.max(1),
-                layout,
-                rate: None,
-            }));
-        }
-    }
-    if on("idle-scale") {
-        let sizes: &[usize] = if q { &[100] } else { &[10_000, 100_000] };
-        steps.extend(sizes.iter().map(|&n| Step::Idle(n)));
-    }
-    Ok(steps)
+pub(super) struct Traffic {
+    pub(super) scenario: &'static str,
+    pub(super) label: String,
+    pub(super) layout: Layout,
+    pub(super) events: usize,
+    pub(super) rate: Option<f64>,
+    pub(super) kafka: Kafka,
 }
 
 /// Runs the chosen scenarios and writes the report.
@@ -239,9 +149,18 @@ pub async fn run_all(config: &Config, args: &BenchArgs) -> Result<(), BenchError
     };
     for (n, step) in steps.into_iter().enumerate() {
         match step {
+            Step::Cdc(t) => {
+                eprintln!("{} / {}: starting", t.scenario, t.label);
+                let env = StepEnv::create(&bench.args.admin_url, &bench.config, &t.kafka).await?;
+                let r = super::cdc::run(&bench, &env, &t, n).await;
+                env.drop_database().await;
+                let r = r?;
+                eprintln!("{} / {}: {}", t.scenario, t.label, summary(&r));
+                report.steps.push(r);
+            }
             Step::Traffic(t) => {
                 eprintln!("{} / {}: starting", t.scenario, t.label);
-                let env = StepEnv::create(&bench.args.admin_url, &bench.config).await?;
+                let env = StepEnv::create(&bench.args.admin_url, &bench.config, &t.kafka).await?;
                 let r = traffic(&bench, &env, &t, n).await;
                 env.drop_database().await;
                 let r = r?;
@@ -250,7 +169,8 @@ pub async fn run_all(config: &Config, args: &BenchArgs) -> Result<(), BenchError
             }
             Step::Idle(endpoints) => {
                 eprintln!("idle-scale / {endpoints} endpoints: starting");
-                let env = StepEnv::create(&bench.args.admin_url, &bench.config).await?;
+                let kafka = kafkas(&bench.args).pop().unwrap_or(Kafka::Mock);
+                let env = StepEnv::create(&bench.args.admin_url, &bench.config, &kafka).await?;
                 let r = idle(&bench, &env, endpoints, n).await;
                 env.drop_database().await;
                 let r = r?;
@@ -272,7 +192,7 @@ pub async fn run_all(config: &Config, args: &BenchArgs) -> Result<(), BenchError
     Ok(())
 }
 
-fn summary(r: &StepResult) -> String {
+pub(super) fn summary(r: &StepResult) -> String {
     let st = &r.stages_ms;
     format!(
         "stages p50/p99 ms: kafka->stored {:.1}/{:.1}, stored->attempt {:.1}/{:.1}; {}/{} durable, {:.0}/s (baseline {}), e2e p50 {:.2} ms p99 {:.2} ms max {:.2} ms, CPU {:.0}%, peak RSS {:.0} MiB",
@@ -311,7 +231,11 @@ fn isolation(steps: &[StepResult]) -> Option<Isolation> {
 
 /// Registers the layout's partners and endpoints (pinned to v1, every event
 /// type) in a few bulk statements; returns the time it took.
-async fn register(env: &StepEnv, layout: &Layout, urls: &[String]) -> Result<f64, BenchError> {
+pub(super) async fn register(
+    env: &StepEnv,
+    layout: &Layout,
+    urls: &[String],
+) -> Result<f64, BenchError> {
     let start = std::time::Instant::now();
     let db = &env.db;
     let partners = layout.partner_ids();
@@ -329,11 +253,13 @@ async fn register(env: &StepEnv, layout: &Layout, urls: &[String]) -> Result<f64
         .collect();
     let types: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
     // Per-row triggers (the 5-per-partner check, which the layout respects,
-    // and one change notification per row) are skipped for the bulk insert;
-    // trackwire is not running yet and loads everything when it starts.
-    let _ = db
+    // and one change notification per row) are skipped for the bulk insert
+    // where the role may (a superuser); trackwire is not running yet and
+    // loads everything when it starts.
+    let bypass = db
         .batch_execute("SET session_replication_role = replica")
-        .await;
+        .await
+        .is_ok();
     let run = async {
         db.execute(
             "INSERT INTO partners (id, name) SELECT p, p FROM unnest($1::text[]) AS p",
@@ -358,21 +284,27 @@ async fn register(env: &StepEnv, layout: &Layout, urls: &[String]) -> Result<f64
             &[&ids, &secrets],
         )
         .await?;
-        db.batch_execute("RESET session_replication_role; ANALYZE")
-            .await
+        if bypass {
+            db.batch_execute("RESET session_replication_role").await?;
+        }
+        db.batch_execute("ANALYZE").await
     };
     run.await.map_err(BenchError::db)?;
     Ok(start.elapsed().as_secs_f64())
 }
 
 /// The sinks of a layout and each endpoint's URL.
-struct Sinks {
+pub(super) struct Sinks {
     all: Vec<Sink>,
-    urls: Vec<String>,
+    pub(super) urls: Vec<String>,
 }
 
 impl Sinks {
-    async fn start(layout: &Layout, servers: usize, clock: Clock) -> Result<Self, BenchError> {
+    pub(super) async fn start(
+        layout: &Layout,
+        servers: usize,
+        clock: Clock,
+    ) -> Result<Self, BenchError> {
         let io = |e: std::io::Error| BenchError::new(format!("sink: {e}"));
         let mut all = Vec::new();
         for _ in 0..servers.clamp(1, layout.healthy().max(1)) {
@@ -408,15 +340,15 @@ impl Sinks {
         self.all.iter().filter(|s| s.mode() == SinkMode::Ok)
     }
 
-    fn received(&self) -> u64 {
+    pub(super) fn received(&self) -> u64 {
         self.healthy().map(Sink::count).sum()
     }
 
-    fn reset(&self) {
+    pub(super) fn reset(&self) {
         self.all.iter().for_each(Sink::reset);
     }
 
-    fn receipts(&self) -> Vec<Receipt> {
+    pub(super) fn receipts(&self) -> Vec<Receipt> {
         self.healthy().flat_map(Sink::take_receipts).collect()
     }
 
@@ -430,7 +362,7 @@ impl Sinks {
     }
 }
 
-fn launch<'a>(
+pub(super) fn launch<'a>(
     bench: &'a Bench,
     env: &'a StepEnv,
     http: &'a str,
@@ -440,8 +372,11 @@ fn launch<'a>(
     Launch {
         binary: &bench.binary,
         db_url: &env.db_url,
-        brokers: env.broker.bootstrap_servers(),
-        topics: (&bench.config.kafka.cdc_topic, &bench.config.kafka.dlq_topic),
+        brokers: &env.brokers,
+        topics: (&env.topics.0, &env.topics.1),
+        group: &env.group,
+        mock: env.on_mock(),
+        extra: &[],
         http_listen: http,
         log: bench
             .args
@@ -453,7 +388,7 @@ fn launch<'a>(
 
 /// Waits until `done` holds, printing a progress line every second; false
 /// when `timeout` passed first.
-async fn progress(
+pub(super) async fn progress(
     tracked: &mut Tracked,
     timeout: Duration,
     mut line: impl FnMut() -> (bool, String),
@@ -492,11 +427,7 @@ async fn traffic(
     let layout = &t.layout;
     let sinks = Sinks::start(layout, bench.args.sinks.into(), clock).await?;
     register(env, layout, &sinks.urls).await?;
-    let producer = Arc::new(CdcProducer::new(
-        env.broker.bootstrap_servers(),
-        &bench.config.kafka.cdc_topic,
-        clock,
-    )?);
+    let producer = Arc::new(CdcProducer::new(&env.brokers, &env.topics.0, clock)?);
     let mut tracked = Tracked::start(launch(bench, env, "127.0.0.1:0", n, t.scenario))?;
 
     // Warm-up: one event per partner reaches every endpoint, which proves
@@ -578,7 +509,10 @@ async fn traffic(
 
 /// Polls the store until `expected` measured deliveries are durable (or 30 s
 /// pass); returns how many are.
-async fn wait_durable(db: &tokio_postgres::Client, expected: i64) -> Result<i64, BenchError> {
+pub(super) async fn wait_durable(
+    db: &tokio_postgres::Client,
+    expected: i64,
+) -> Result<i64, BenchError> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let n = measure::delivered(db).await?;
@@ -590,7 +524,7 @@ async fn wait_durable(db: &tokio_postgres::Client, expected: i64) -> Result<i64,
 }
 
 /// Latency and rates from what the sinks received.
-fn summarize(
+pub(super) fn summarize(
     t: &Traffic,
     expected: usize,
     delivered: i64,

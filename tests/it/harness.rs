@@ -1,5 +1,6 @@
-//! What every integration test stands on: a fresh database, a mock Kafka
-//! cluster, a CDC producer, and the service started as a child process.
+//! What every integration test stands on: a fresh database, topics of its
+//! own on a real Kafka broker, a CDC producer, and the service started as a
+//! child process.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -10,12 +11,13 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message, TopicPartitionList};
 use tokio_postgres::NoTls;
-use trackwire::dev::broker::DevBroker;
 use trackwire::dev::feed::{self, OrderRow};
 use trackwire::schema::EventType;
 use trackwire::store::endpoints::{self, Endpoint, NewEndpoint};
 use trackwire::store::{migrate, partners};
 use trackwire::webhook::SigningSecret;
+
+use crate::kafka::{self, TopicSpec};
 
 /// Where the test databases are created.
 pub fn admin_url() -> String {
@@ -25,14 +27,15 @@ pub fn admin_url() -> String {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// A database, a broker and a place for logs, all private to one test.
+/// A database, topics and a consumer group, and a place for logs, all
+/// private to one test.
 pub struct TestEnv {
     /// Connection string of the test database.
     pub db_url: String,
     db_name: String,
     admin_url: String,
-    /// The mock cluster.
-    pub broker: DevBroker,
+    /// Bootstrap list of the broker the topics live on.
+    pub brokers: String,
     /// CDC topic.
     pub topic: String,
     /// Dead-letter topic.
@@ -52,6 +55,17 @@ impl TestEnv {
     /// A fresh environment whose database lives on the server `admin`
     /// connects to.
     pub async fn on(admin: &str, partitions: i32) -> Self {
+        Self::on_kafka(
+            admin,
+            &kafka::shared_brokers(),
+            TopicSpec::single(partitions),
+        )
+        .await
+    }
+
+    /// A fresh environment on the Kafka cluster `brokers` (e.g. one the test
+    /// started itself), its topics created as `spec` says.
+    pub async fn on_kafka(admin: &str, brokers: &str, spec: TopicSpec) -> Self {
         let admin_url = admin.to_owned();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let db_name = format!(
@@ -74,13 +88,14 @@ impl TestEnv {
             .expect("connect to test db");
         tokio::spawn(conn);
         migrate::run(&mut client).await.expect("migrations apply");
-        let topic = "oms.orders".to_owned();
-        let dlq_topic = "trackwire.dead-letters".to_owned();
-        let broker =
-            DevBroker::start(1, &[(&topic, partitions), (&dlq_topic, 1)]).expect("mock cluster");
+        // Names private to the test, so tests share a broker side by side.
+        let topic = format!("{db_name}.orders");
+        let dlq_topic = format!("{db_name}.dead-letters");
+        kafka::create_topics(brokers, &[(&topic, spec.partitions), (&dlq_topic, 1)], spec).await;
         let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", broker.bootstrap_servers())
+            .set("bootstrap.servers", brokers)
             .set("linger.ms", "1")
+            .set("enable.idempotence", "true")
             .create()
             .expect("producer");
         let dir = std::env::temp_dir().join(&db_name);
@@ -89,7 +104,7 @@ impl TestEnv {
             db_url,
             db_name,
             admin_url,
-            broker,
+            brokers: brokers.to_owned(),
             topic,
             dlq_topic,
             dir,
@@ -170,7 +185,9 @@ impl TestEnv {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("TRACKWIRE_DATABASE__URL", &self.db_url)
-            .env("TRACKWIRE_KAFKA__BROKERS", self.broker.bootstrap_servers())
+            .env("TRACKWIRE_KAFKA__BROKERS", &self.brokers)
+            .env("TRACKWIRE_KAFKA__CDC_TOPIC", &self.topic)
+            .env("TRACKWIRE_KAFKA__DLQ_TOPIC", &self.dlq_topic)
             .env(
                 "TRACKWIRE_KAFKA__BROKERS_FILE",
                 self.dir.join("no-broker-file"),
@@ -180,9 +197,6 @@ impl TestEnv {
                 format!("trackwire-{}", self.db_name),
             )
             .env("TRACKWIRE_KAFKA__SESSION_TIMEOUT", "3s")
-            // The mock cluster holds a fetch for its whole wait even when
-            // records arrive (a real broker answers at once).
-            .env("TRACKWIRE_KAFKA__PROPERTIES__FETCH_WAIT_MAX_MS", "10")
             .env("TRACKWIRE_HTTP__LISTEN", "127.0.0.1:0")
             .env("TRACKWIRE_METRICS__LISTEN", "127.0.0.1:0")
             // A killed process's shards pass to its successor within seconds.
@@ -210,7 +224,7 @@ impl TestEnv {
     /// at least `at_least` records).
     pub fn dead_letters(&self, at_least: usize, wait: Duration) -> Vec<serde_json::Value> {
         let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", self.broker.bootstrap_servers())
+            .set("bootstrap.servers", &self.brokers)
             .set("group.id", format!("dlq-reader-{}", rand::random::<u32>()))
             .set("enable.auto.commit", "false")
             .create()

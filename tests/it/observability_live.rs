@@ -15,7 +15,8 @@ use trackwire::dev::feed::{advance, new_order, OrderRow};
 use trackwire::schema::EventType;
 use trackwire::telemetry::catalogue::{Kind, CATALOGUE};
 
-use crate::harness::{eventually_count, TestEnv};
+use crate::harness::{admin_url, eventually_count, TestEnv};
+use crate::kafka::{KafkaCluster, TopicSpec};
 use crate::receiver::{Behavior, Receiver};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -572,7 +573,9 @@ fn tail(text: &str, lines: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observability_readiness_follows_the_broker() {
-    let env = TestEnv::new(1).await;
+    // A broker of its own: this test stops it.
+    let kafka = KafkaCluster::start(1).await;
+    let env = TestEnv::on_kafka(&admin_url(), &kafka.brokers, TopicSpec::single(1)).await;
     let http_addr = format!("127.0.0.1:{}", free_port());
     let svc = env.service(&[("TRACKWIRE_HTTP__LISTEN", &http_addr)]);
     let body = wait_for_status(&http_addr, "/health/ready", 200, WAIT)
@@ -582,7 +585,7 @@ async fn observability_readiness_follows_the_broker() {
     assert_eq!(ready["kafka"], "ok", "{ready}");
     assert_eq!(ready["database"], "ok", "{ready}");
 
-    env.broker.broker_down(1);
+    kafka.kill(1).await;
     let body = wait_for_status(&http_addr, "/health/ready", 503, WAIT)
         .await
         .expect("readiness fails while the broker is down");
@@ -594,7 +597,7 @@ async fn observability_readiness_follows_the_broker() {
     let (status, _) = get(&http_addr, "/health/live").await.expect("live");
     assert_eq!(status, 200);
 
-    env.broker.broker_up(1);
+    kafka.restart(1).await;
     assert!(
         wait_for_status(&http_addr, "/health/ready", 200, WAIT)
             .await

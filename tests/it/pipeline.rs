@@ -12,7 +12,8 @@ use crate::receiver::{Behavior, Received, Receiver};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn verify(secret: &SigningSecret, r: &Received) {
+/// Checks the Standard Webhooks signature of a received request.
+pub(crate) fn verify(secret: &SigningSecret, r: &Received) {
     let ts: i64 = r
         .header("webhook-timestamp")
         .parse()
