@@ -63,7 +63,7 @@ async fn log_lines_written_to_a_file_carry_no_colour_codes() {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TRACKWIRE_DATABASE__URL", &env.db_url)
-        .env("TRACKWIRE_KAFKA__BROKERS", env.broker.bootstrap_servers())
+        .env("TRACKWIRE_KAFKA__BROKERS", &env.brokers)
         .env("TRACKWIRE_KAFKA__BROKERS_FILE", "")
         .env("TRACKWIRE_HTTP__LISTEN", "127.0.0.1:0")
         .env("TRACKWIRE_METRICS__LISTEN", "127.0.0.1:0")
