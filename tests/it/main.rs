@@ -7,6 +7,7 @@ mod bench;
 mod chaos;
 mod cli;
 mod contract;
+mod demo;
 mod go_live;
 mod harness;
 mod ingest_store;
