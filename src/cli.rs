@@ -67,6 +67,9 @@ pub struct DemoArgs {
     /// Port of the demo partner's receiver on 127.0.0.1.
     #[arg(long, default_value_t = 9900)]
     pub receiver_port: u16,
+    /// Port of the demo partner's second receiver, which fails now and then.
+    #[arg(long, default_value_t = 9901)]
+    pub failing_receiver_port: u16,
     /// Seconds between order status changes in the demo feed.
     #[arg(long, default_value_t = 2.0)]
     pub every: f64,
@@ -195,7 +198,10 @@ fn valid_partner_id(id: &str) -> bool {
 
 /// Runs a parsed command line.
 pub async fn execute(cli: Cli) -> Result<(), CliError> {
-    let config = config::load(cli.config.as_deref())?;
+    let mut config = config::load(cli.config.as_deref())?;
+    if matches!(cli.command, Command::Demo(_)) {
+        crate::dev::demo::quiet_dependencies(&mut config.log);
+    }
     crate::telemetry::init(&config.log);
     match cli.command {
         Command::Run { migrate } => {

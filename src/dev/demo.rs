@@ -1,26 +1,38 @@
-//! `trackwire demo`: a working set-up on one machine. It hosts a broker,
-//! registers a demo partner whose endpoint is a local receiver that checks
-//! every signature, feeds order changes through the CDC topic, and runs the
-//! service, so a person sees signed webhooks arrive.
+//! `trackwire demo`: a working set-up on one machine, shown as a tour. It
+//! hosts a broker, registers a demo partner (built-in tracking on) with two
+//! endpoints, a local receiver that checks every signature and one that
+//! fails now and then, feeds order changes through the CDC topic, runs the
+//! service, and prints the links to see it work: the portal, the event log,
+//! endpoint health, orders and a tracking page, metrics and the API spec.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 
 use super::broker::DevBroker;
 use super::feed::{self, OrderRow};
+use super::receivers::{Printing, Receivers};
 use crate::cli::{CliError, DemoArgs};
-use crate::config::Config;
+use crate::config::{Config, LogConfig};
 use crate::endpoint_url::EndpointUrl;
 use crate::schema::EventType;
-use crate::store::{self, endpoints, partners, StoreError};
-use crate::webhook::{self, SigningSecret};
+use crate::store::{self, endpoints, partners, tracking, StoreError};
+use crate::webhook::SigningSecret;
 
 /// The demo partner's id.
 pub const PARTNER: &str = "demo-shop";
+
+/// Dependencies that announce their start-up at `info` (actix-server's
+/// workers, librdkafka's clients): kept to warnings in the demo so that
+/// trackwire's own lines stay readable.
+const QUIET_DEPENDENCIES: &str = "actix_server=warn,actix_web=warn,rdkafka=warn,librdkafka=warn";
+
+/// The demo's log filter: `log.level` with the dependencies kept quiet
+/// (`RUST_LOG` still wins over both).
+pub fn quiet_dependencies(log: &mut LogConfig) {
+    log.level = format!("{},{QUIET_DEPENDENCIES}", log.level);
+}
 
 /// Runs the demo until interrupted.
 pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), CliError> {
@@ -30,6 +42,53 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), CliError> {
     )?;
     config.kafka.brokers = broker.bootstrap_servers().to_owned();
     config.kafka.brokers_file = None;
+    tune_for_demo(&mut config);
+    crate::app::migrate(&config).await?;
+    let verified_url = format!("http://127.0.0.1:{}/webhooks", args.receiver_port);
+    let failing_url = format!("http://127.0.0.1:{}/flaky", args.failing_receiver_port);
+    let secrets = seed(&config, &verified_url, &failing_url).await?;
+    let printing = Printing::default();
+    let receivers = Receivers::start(
+        args.receiver_port,
+        args.failing_receiver_port,
+        secrets,
+        printing.clone(),
+    )?;
+
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap_servers())
+        .create()
+        .map_err(|e| CliError::Demo(format!("feed producer: {e}")))?;
+    let feed = actix_rt::spawn(run_feed(
+        producer,
+        config.kafka.cdc_topic.clone(),
+        Duration::from_secs_f64(args.every.max(0.05)),
+    ));
+    let endpoints = [
+        format!("{verified_url}  (verifies every signature)"),
+        format!("{failing_url}  (fails now and then: retries, dead letters, breaker)"),
+    ];
+    let tour = actix_rt::spawn(show_tour(config.clone(), endpoints, printing));
+    let result = crate::app::run(config, false, crate::telemetry::shutdown_signal()).await;
+    tour.abort();
+    feed.abort();
+    receivers.stop().await;
+    drop(broker);
+    Ok(result?)
+}
+
+/// Prints the tour banner once the service answers, then lets the receivers
+/// print.
+async fn show_tour(config: Config, endpoints: [String; 2], printing: Printing) {
+    match super::tour::links(&config, PARTNER).await {
+        Ok(links) => println!("\n{}\n", links.banner(PARTNER, &endpoints)),
+        Err(error) => tracing::warn!(%error, "the demo tour cannot be shown"),
+    }
+    printing.start();
+}
+
+/// Settings that make a local demo lively; they apply to the demo only.
+fn tune_for_demo(config: &mut Config) {
     // The mock cluster holds a fetch for its whole wait even when records
     // arrive (a real broker answers at once); keep the demo snappy.
     config
@@ -39,11 +98,8 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), CliError> {
         .or_insert_with(|| "10".to_owned());
     // A demo killed without shutting down must not keep its successor
     // waiting for the default lease.
-    config.cluster.lease = config.cluster.lease.min(std::time::Duration::from_secs(3));
-    config.cluster.heartbeat = config
-        .cluster
-        .heartbeat
-        .min(std::time::Duration::from_secs(1));
+    config.cluster.lease = config.cluster.lease.min(Duration::from_secs(3));
+    config.cluster.heartbeat = config.cluster.heartbeat.min(Duration::from_secs(1));
     if !config
         .delivery
         .allow_insecure_hosts
@@ -55,64 +111,53 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), CliError> {
             .allow_insecure_hosts
             .push("127.0.0.1".to_owned());
     }
-    crate::app::migrate(&config).await?;
-    let url = format!("http://127.0.0.1:{}/webhooks", args.receiver_port);
-    let secrets = seed(&config, &url).await?;
-
-    let receiver = HttpServer::new({
-        let secrets = Arc::new(secrets);
-        move || {
-            App::new()
-                .app_data(web::Data::new(secrets.clone()))
-                .route("/webhooks", web::post().to(receive))
-        }
-    })
-    .workers(1)
-    .disable_signals()
-    .bind(("127.0.0.1", args.receiver_port))
-    .map_err(|e| {
-        CliError::Demo(format!(
-            "cannot listen on 127.0.0.1:{}: {e}",
-            args.receiver_port
-        ))
-    })?
-    .run();
-    let receiver_handle = receiver.handle();
-    actix_rt::spawn(receiver);
-
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap_servers())
-        .create()
-        .map_err(|e| CliError::Demo(format!("feed producer: {e}")))?;
-    let feed = actix_rt::spawn(run_feed(
-        producer,
-        config.kafka.cdc_topic.clone(),
-        Duration::from_secs_f64(args.every.max(0.05)),
-    ));
-
-    println!("trackwire demo");
-    println!("  broker      {}", broker.bootstrap_servers());
-    println!("  partner     {PARTNER}, endpoint {url} (all event types)");
-    println!("  service     http://{}/health/ready", config.http.listen);
-    println!("  Ctrl-C stops. Each line below is a signed webhook received and verified.\n");
-    let result = crate::app::run(config, false, crate::telemetry::shutdown_signal()).await;
-    feed.abort();
-    receiver_handle.stop(false).await;
-    drop(broker);
-    Ok(result?)
+    // Seconds instead of minutes, so that a retry, a dead letter, an open
+    // breaker and the at-risk flag all show within the first two minutes.
+    config.delivery.retry_schedule = [2, 5, 10].map(Duration::from_secs).to_vec();
+    // The failing endpoint's outage opens the breaker (failures in a row),
+    // not the few orders it always refuses.
+    config.breaker.min_attempts = config.breaker.window;
+    config.breaker.cooldown = Duration::from_secs(10);
+    config.breaker.max_cooldown = Duration::from_secs(20);
+    config.health.at_risk_min_attempts = 10;
+    config.health.at_risk_open_after = Duration::from_secs(20);
+    config.health.snapshot_interval = Duration::from_secs(2);
 }
 
-/// Creates the demo partner and endpoint unless they exist; returns the
-/// endpoint's signing secrets.
-async fn seed(config: &Config, url: &str) -> Result<Vec<SigningSecret>, CliError> {
-    let url = EndpointUrl::parse(url, &config.delivery.allow_insecure_hosts)?;
+/// Creates the demo partner (built-in tracking on) and its two endpoints
+/// unless they exist; returns the verifying endpoint's signing secrets.
+async fn seed(
+    config: &Config,
+    verified_url: &str,
+    failing_url: &str,
+) -> Result<Vec<SigningSecret>, CliError> {
     let pool = store::connect(&config.database.url, 1, config.database.connect_timeout)
         .map_err(crate::app::RunError::from)?;
     let mut client = pool.get().await.map_err(StoreError::from)?;
     if partners::get(&**client, PARTNER).await?.is_none() {
         partners::insert(&**client, PARTNER, "Demo Shop").await?;
     }
-    let existing = endpoints::list_for_partner(&**client, PARTNER).await?;
+    tracking::set_enabled(&**client, PARTNER, true).await?;
+    let hosts = &config.delivery.allow_insecure_hosts;
+    let failing = EndpointUrl::parse(failing_url, hosts)?;
+    endpoint(
+        &mut client,
+        &failing,
+        "demo receiver that fails now and then",
+    )
+    .await?;
+    let verified = EndpointUrl::parse(verified_url, hosts)?;
+    endpoint(&mut client, &verified, "demo receiver").await
+}
+
+/// The demo partner's endpoint at `url`, registered unless it exists; its
+/// signing secrets.
+async fn endpoint(
+    client: &mut store::Client,
+    url: &EndpointUrl,
+    description: &str,
+) -> Result<Vec<SigningSecret>, CliError> {
+    let existing = endpoints::list_for_partner(&***client, PARTNER).await?;
     if let Some(ep) = existing.into_iter().find(|e| e.url == url.as_str()) {
         return Ok(ep.secrets);
     }
@@ -122,7 +167,7 @@ async fn seed(config: &Config, url: &str) -> Result<Vec<SigningSecret>, CliError
         &endpoints::NewEndpoint {
             partner_id: PARTNER,
             url: url.as_str(),
-            description: "demo receiver",
+            description,
             event_types: &EventType::ALL,
             schema_version: crate::schema::SchemaVersion::LATEST,
         },
@@ -130,49 +175,6 @@ async fn seed(config: &Config, url: &str) -> Result<Vec<SigningSecret>, CliError
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(ep.secrets)
-}
-
-/// The demo partner's receiver: verifies the signature and prints the event.
-async fn receive(
-    req: HttpRequest,
-    body: web::Bytes,
-    secrets: web::Data<Arc<Vec<SigningSecret>>>,
-) -> HttpResponse {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    };
-    let id = header(webhook::WEBHOOK_ID);
-    let timestamp: i64 = header(webhook::WEBHOOK_TIMESTAMP).parse().unwrap_or(0);
-    let signature = header(webhook::WEBHOOK_SIGNATURE);
-    let now = chrono::Utc::now().timestamp();
-    let verified = secrets
-        .iter()
-        .any(|s| webhook::verify(s, id, timestamp, &body, signature, now, 300).is_ok());
-    let payload: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    // The first pointer that holds a string: v1 keys are flat, v2 nests them.
-    let field = |pointers: &[&str]| {
-        pointers
-            .iter()
-            .find_map(|p| payload.pointer(p).and_then(|v| v.as_str()))
-            .unwrap_or("-")
-            .to_owned()
-    };
-    println!(
-        "  webhook  {:<17} order {:<9} status {:<17} {}  signature {}",
-        field(&["/event_type"]),
-        field(&["/order_id", "/order/id"]),
-        field(&["/status", "/order/status"]),
-        id,
-        if verified { "ok" } else { "INVALID" }
-    );
-    if verified {
-        HttpResponse::Ok().finish()
-    } else {
-        HttpResponse::Unauthorized().finish()
-    }
 }
 
 /// Order lifecycles, one status change every `every`.

@@ -4,6 +4,8 @@
 pub mod broker;
 pub mod demo;
 pub mod feed;
+pub mod receivers;
+pub mod tour;
 
 use std::path::PathBuf;
 

@@ -10,6 +10,7 @@ mod cdc;
 mod chaos;
 mod cli;
 mod contract;
+mod demo;
 mod go_live;
 mod harness;
 mod ingest_store;
