@@ -26,6 +26,7 @@ pub mod portal;
 pub mod problem;
 pub mod query;
 pub mod retries;
+pub mod sms;
 pub mod test_events;
 pub mod tracking;
 pub mod tracking_page;
@@ -73,6 +74,8 @@ pub struct ApiSettings {
     pub portal_link_ttl: std::time::Duration,
     /// `http.tracking_page_base_url`: where customers open tracking pages.
     pub tracking_pages: crate::store::tracking::TrackingPages,
+    /// `sms.callback_token`: what Kannel's callbacks must carry.
+    pub sms_callback_token: Option<String>,
 }
 
 impl ApiSettings {
@@ -92,6 +95,7 @@ impl ApiSettings {
             lifecycle: crate::schema::Lifecycle::new(config.schema.v2_released),
             portal_link_ttl: config.http.portal_link_ttl,
             tracking_pages: config.http.tracking_pages(),
+            sms_callback_token: config.sms.callback_token.clone(),
         }
     }
 }
@@ -139,6 +143,7 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
             .configure(api_v1)
             .configure(portal::configure)
             .configure(tracking_page::configure)
+            .configure(sms::configure)
     })
     .workers(1)
     .disable_signals()

@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0009_built_in_tracking.sql",
         sql: include_str!("../../migrations/0009_built_in_tracking.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_sms.sql",
+        sql: include_str!("../../migrations/0011_sms.sql"),
+    },
 ];
 
 /// Serialises concurrent `migrate` runs (several processes starting at once).
