@@ -53,14 +53,20 @@ fn token_ok(expected: Option<&str>, given: Option<&str>) -> bool {
             == 0
 }
 
-/// The state a Kannel report type (`%d`) means.
+/// The state a Kannel report type (`%d`) means. It is a bit set: Kannel
+/// adds flags to the base type (a final failure from the SMSC arrives as
+/// 34, failed plus 32).
 pub fn report_state(kind: u32, reply: &str) -> Option<SmsState> {
-    match kind {
-        1 => Some(SmsState::Delivered),
-        2 if reply.to_ascii_uppercase().contains("EXPIRED") => Some(SmsState::Expired),
-        2 | 16 => Some(SmsState::Failed),
-        4 | 8 => Some(SmsState::Accepted),
-        _ => None,
+    if kind & 1 != 0 {
+        Some(SmsState::Delivered)
+    } else if kind & 2 != 0 && reply.to_ascii_uppercase().contains("EXPIRED") {
+        Some(SmsState::Expired)
+    } else if kind & (2 | 16) != 0 {
+        Some(SmsState::Failed)
+    } else if kind & (4 | 8) != 0 {
+        Some(SmsState::Accepted)
+    } else {
+        None
     }
 }
 
@@ -147,7 +153,9 @@ mod tests {
         );
         assert_eq!(report_state(8, ""), Some(SmsState::Accepted));
         assert_eq!(report_state(16, ""), Some(SmsState::Failed));
-        assert_eq!(report_state(99, ""), None);
+        assert_eq!(report_state(34, "stat:EXPIRED"), Some(SmsState::Expired));
+        assert_eq!(report_state(34, "stat:UNDELIV"), Some(SmsState::Failed));
+        assert_eq!(report_state(64, ""), None);
     }
 
     #[test]

@@ -267,7 +267,9 @@ fn claimed_from_row(row: &Row) -> Result<ClaimedSms, StoreError> {
     })
 }
 
-/// The gateway took the SMS: it waits for its delivery report.
+/// The gateway took the SMS: it waits for its delivery report. A report
+/// can beat the gateway's answer here (Kannel calls back as soon as the
+/// SMSC answers), so a state it already set is kept.
 pub async fn mark_accepted(
     client: &impl GenericClient,
     id: i64,
@@ -275,9 +277,11 @@ pub async fn mark_accepted(
 ) -> Result<(), StoreError> {
     client
         .execute(
-            "UPDATE sms_outbox SET state = 'accepted', attempts = attempts + 1, parts = $2,
-                 sent_at = now(), lease_until = NULL, last_error = NULL, updated_at = now()
-             WHERE id = $1 AND state = 'sending'",
+            "UPDATE sms_outbox SET state = CASE WHEN state = 'sending' THEN 'accepted' ELSE state END,
+                 attempts = attempts + 1, parts = $2, sent_at = now(), lease_until = NULL,
+                 last_error = NULL, updated_at = now()
+             WHERE id = $1 AND state IN ('sending', 'accepted', 'delivered', 'failed', 'expired')
+               AND sent_at IS NULL",
             &[&id, &parts],
         )
         .await?;

@@ -16,4 +16,5 @@ mod portal;
 mod private_pg;
 mod receiver;
 mod resilience;
+mod sms;
 mod tracking;
