@@ -27,6 +27,7 @@ pub mod problem;
 pub mod query;
 pub mod retries;
 pub mod sms;
+pub mod sms_templates;
 pub mod test_events;
 pub mod tracking;
 pub mod tracking_page;
@@ -127,6 +128,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
             .configure(events::configure)
             .configure(retries::configure)
             .configure(tracking::configure)
+            .configure(sms_templates::configure)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(Problem::NoRoute)
             })),

@@ -224,6 +224,35 @@ fn check_dlt(pieces: &[Piece<'_>], dlt_text: &str) -> Result<(), TemplateError> 
     )))
 }
 
+/// Example values, for previews: as long as real ones typically are.
+pub fn sample_values() -> BTreeMap<Variable, String> {
+    BTreeMap::from([
+        (Variable::OrderRef, "SHOP-104233".to_owned()),
+        (Variable::Merchant, "Sharma Stores".to_owned()),
+        (Variable::Rider, "Ravi".to_owned()),
+        (Variable::Otp, "4821".to_owned()),
+        (Variable::Eta, "14:30-15:30".to_owned()),
+        (
+            Variable::TrackingLink,
+            "https://track.example.in/track/x7Kq2mPz9LwR4tYb8NcV1a".to_owned(),
+        ),
+        (Variable::FailureReason, "Customer not reachable".to_owned()),
+    ])
+}
+
+impl TemplateError {
+    /// The template field the error is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            TemplateError::UnknownVariable(_)
+            | TemplateError::Unclosed
+            | TemplateError::OtpOutsideOutForDelivery => "text",
+            TemplateError::DltMismatch(_) => "dlt_text",
+            TemplateError::Field { field, .. } => field,
+        }
+    }
+}
+
 /// The text trackwire proposes for `event_type` until the merchant writes
 /// their own.
 pub fn default_text(event_type: EventType) -> &'static str {

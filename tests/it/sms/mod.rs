@@ -2,6 +2,7 @@
 //! `scripts/kannel`) to an SMPP SMSC simulator: texts and DLT TLVs on the
 //! wire, delivery reports, the gateway down and back, STOP, isolation.
 
+mod api;
 mod gateway;
 mod smsc;
 
