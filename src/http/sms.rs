@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::AppState;
 use crate::sms::CustomerPhone;
 use crate::store::sms::{self as outbox, SmsState};
+use crate::telemetry::events::{SmsCounted, SmsOutcome};
 
 /// Mounts the callbacks.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -87,7 +88,18 @@ async fn delivery_report(state: web::Data<AppState>, q: web::Query<DlrQuery>) ->
     }
     .await;
     match result {
-        Ok(Some(_)) => HttpResponse::NoContent().finish(),
+        Ok(Some(partner)) => {
+            if let Some(outcome) = SmsOutcome::of_state(reported.as_str()) {
+                if reported != SmsState::Accepted {
+                    SmsCounted {
+                        partner: &partner,
+                        outcome,
+                    }
+                    .emit();
+                }
+            }
+            HttpResponse::NoContent().finish()
+        }
         Ok(None) => HttpResponse::NotFound().finish(),
         Err(error) => {
             tracing::error!(%error, sms = id, "could not record a delivery report");
@@ -130,6 +142,13 @@ async fn reply(state: web::Data<AppState>, q: web::Query<MoQuery>) -> HttpRespon
     match result {
         Ok(partners) => {
             tracing::info!(partners = partners.len(), "customer opted out of SMS");
+            for partner in &partners {
+                SmsCounted {
+                    partner,
+                    outcome: SmsOutcome::OptedOut,
+                }
+                .emit();
+            }
             HttpResponse::NoContent().finish()
         }
         Err(error) => {

@@ -22,6 +22,7 @@ use crate::schema::EventType;
 use crate::store::sms::{self as outbox, ClaimedSms, SmsState};
 use crate::store::tracking::{first_name, TrackingPages};
 use crate::store::StoreError;
+use crate::telemetry::events::{SmsCounted, SmsOutcome};
 
 /// How the sender paces and retries.
 #[derive(Debug, Clone)]
@@ -114,10 +115,19 @@ async fn send_one<G: SmsGateway>(
     };
     let result = gateway.send(&outgoing).await;
     let client = pool.get().await?;
+    let count = |outcome| {
+        SmsCounted {
+            partner: &sms.partner_id,
+            outcome,
+        }
+        .emit()
+    };
     match result {
         Ok(()) => {
             let parts = i32::try_from(size.count).unwrap_or(i32::MAX);
-            outbox::mark_accepted(&**client, sms.id, parts).await
+            outbox::mark_accepted(&**client, sms.id, parts).await?;
+            count(SmsOutcome::Accepted);
+            Ok(())
         }
         Err(error) => {
             let kind = match &error {
@@ -132,11 +142,16 @@ async fn send_one<G: SmsGateway>(
                 Some(wait) => {
                     tracing::warn!(sms = sms.id, partner = %sms.partner_id, kind, retry_in = ?wait, "SMS not sent; will retry");
                     let at = Utc::now() + chrono::Duration::from_std(*wait).unwrap_or_default();
-                    outbox::schedule_retry(&**client, sms.id, at, &detail).await
+                    outbox::schedule_retry(&**client, sms.id, at, &detail).await?;
+                    count(SmsOutcome::Retried);
+                    Ok(())
                 }
                 None => {
                     tracing::warn!(sms = sms.id, partner = %sms.partner_id, kind, "SMS failed after its last try");
-                    outbox::finish_unsent(&**client, sms.id, SmsState::Failed, Some(&detail)).await
+                    outbox::finish_unsent(&**client, sms.id, SmsState::Failed, Some(&detail))
+                        .await?;
+                    count(SmsOutcome::Failed);
+                    Ok(())
                 }
             }
         }

@@ -16,6 +16,7 @@ use super::{StoreError, Transaction};
 use crate::schema::{EventData, EventType};
 use crate::sms::phone::PhoneOnRecord;
 use crate::sms::Template;
+use crate::telemetry::events::{SmsCounted, SmsOutcome};
 
 /// The stable stand-in for a number: SHA-256 of its E.164 form.
 pub fn phone_hash(e164: &str) -> Vec<u8> {
@@ -110,13 +111,13 @@ pub async fn enqueue(
                         CASE WHEN opted_out THEN 'opted_out' ELSE state END
                  FROM rows
                  ON CONFLICT (event_id, phone_hash) DO NOTHING
-                 RETURNING state
+                 RETURNING partner_id, state
              )
-             SELECT count(*) FILTER (WHERE state = 'pending') FROM inserted",
+             SELECT partner_id, state, count(*) FROM inserted GROUP BY partner_id, state",
         )
         .await?;
-    let row = tx
-        .query_one(
+    let rows = tx
+        .query(
             &statement,
             &[
                 &c.event,
@@ -130,7 +131,20 @@ pub async fn enqueue(
             ],
         )
         .await?;
-    Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    let mut pending = 0;
+    for row in rows {
+        let (partner, state, n): (&str, &str, i64) = (row.get(0), row.get(1), row.get(2));
+        if state == SmsState::Pending.as_str() {
+            pending += u64::try_from(n).unwrap_or(0);
+        } else if let Some(outcome) = SmsOutcome::of_state(state) {
+            // Counted here, where the reason is known; a batch retried after
+            // a failed commit counts again, which a rate tolerates.
+            for _ in 0..n {
+                SmsCounted { partner, outcome }.emit();
+            }
+        }
+    }
+    Ok(pending)
 }
 
 /// The columns of [`enqueue`]'s statement.
