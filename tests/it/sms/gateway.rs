@@ -105,6 +105,22 @@ async fn each_event_type_reaches_the_smsc_with_its_text_and_dlt_ids_and_reports_
         assert_eq!(*phone, None, "{ty}: the number is dropped once final");
         assert_eq!(*attempts, 1, "{ty}");
     }
+    // The order's page lists each SMS with its state and the masked number,
+    // never the text (OTP) nor the number.
+    let browser = crate::portal::Browser::sign_in(&rig.app, "smsa").await;
+    let page = browser.get(&rig.app, "/portal/orders/o1").await;
+    assert_eq!(page.status, actix_web::http::StatusCode::OK);
+    assert_eq!(
+        page.body.matches(r#"class="sms-row""#).count(),
+        6,
+        "{}",
+        page.body
+    );
+    assert_eq!(page.body.matches(r#"data-state="delivered""#).count(), 5);
+    assert_eq!(page.body.matches(r#"data-state="expired""#).count(), 1);
+    assert!(page.body.contains("+91********78"), "{}", page.body);
+    assert!(!page.body.contains(OTP), "{}", page.body);
+    assert!(!page.body.contains("9812345678"), "{}", page.body);
     // Kannel's own logs hold neither the OTP nor the number.
     let logs = rig.kannel.logs();
     assert!(!logs.contains(OTP), "{logs}");
