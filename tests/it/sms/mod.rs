@@ -4,6 +4,7 @@
 
 mod api;
 mod gateway;
+mod measure;
 mod smsc;
 
 use std::net::TcpListener;

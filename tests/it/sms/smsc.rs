@@ -35,6 +35,8 @@ pub struct Submitted {
     pub registered_delivery: u8,
     pub text: String,
     pub tlvs: HashMap<u16, Vec<u8>>,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Submitted {
@@ -252,6 +254,7 @@ fn parse_sm(body: &[u8]) -> Submitted {
         registered_delivery,
         text: decode(data_coding, short_message),
         tlvs,
+        at: std::time::Instant::now(),
     }
 }
 
