@@ -26,7 +26,10 @@ async fn sms_per_second_and_latency_to_the_smsc() {
         ingest(&rig.app, chunk).await;
     }
     let start = Instant::now();
-    assert!(rig.drain_until(Duration::from_secs(120), |got| got.len() >= n).await);
+    assert!(
+        rig.drain_until(Duration::from_secs(120), |got| got.len() >= n)
+            .await
+    );
     let elapsed = start.elapsed();
     let first = rig.smsc.received().first().unwrap().at;
     let last = rig.smsc.received().last().unwrap().at;
@@ -59,7 +62,12 @@ async fn sms_per_second_and_latency_to_the_smsc() {
         let committed = Instant::now();
         ingest(
             &rig.app,
-            &[sms_event("meas", &format!("l{i}"), EventType::ReturnPickedUp, 2)],
+            &[sms_event(
+                "meas",
+                &format!("l{i}"),
+                EventType::ReturnPickedUp,
+                2,
+            )],
         )
         .await;
         let smsc = rig.smsc.clone();
