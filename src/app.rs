@@ -187,6 +187,8 @@ pub async fn run(
     let ingest = ingest
         .with_dispatch(dispatch)
         .with_lanes(config.kafka.ingest_lanes);
+    let sms_sender =
+        crate::sms::sender::spawn_from_config(pool.clone(), &config, shutdown_rx.clone());
     let ingest = actix_rt::spawn(ingest.run(shutdown_rx));
 
     let addr = config.http.listen;
@@ -219,6 +221,9 @@ pub async fn run(
     let _ = shutdown_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), ingest).await;
     let _ = listener.await;
+    if let Some(sender) = sms_sender {
+        let _ = tokio::time::timeout(Duration::from_secs(10), sender).await;
+    }
     // Attempts under way finish (bounded by the attempt timeout) and are
     // recorded; what has not started stays pending in the store.
     let in_flight = router.send(Quiesce).await.unwrap_or_default();

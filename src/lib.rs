@@ -12,6 +12,7 @@
 //! - [`actors`]: the router and one endpoint actor per endpoint, delivering
 //!   signed webhooks with retries and dead letters.
 //! - [`webhook`]: Standard Webhooks signing and verification.
+//! - [`sms`]: templated, DLT-registered SMS to end customers through Kannel.
 //! - [`http`]: the service's HTTP surface (health; admin API and portal).
 //! - [`config`]: layered configuration (defaults, file, environment).
 //! - [`app`]: assembles and runs the service; [`cli`] is the command line.
@@ -32,6 +33,7 @@ pub mod http;
 pub mod ingest;
 pub mod kafka;
 pub mod schema;
+pub mod sms;
 pub mod store;
 pub mod telemetry;
 pub mod webhook;

@@ -76,6 +76,54 @@ pub struct Config {
     pub health: HealthConfig,
     /// Sharing endpoints between several running processes.
     pub cluster: ClusterConfig,
+    /// Templated SMS to end customers through Kannel.
+    pub sms: SmsConfig,
+}
+
+/// The built-in SMS: where Kannel is, how the outbox is paced and retried.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// Whether this process runs the outbox sender. The outbox is written
+    /// whatever this says, so turning it on later sends what waited.
+    pub enabled: bool,
+    /// Kannel smsbox's `sendsms` URL.
+    pub kannel_sendsms_url: String,
+    /// smsbox `sendsms-user` username.
+    pub kannel_username: String,
+    /// Its password.
+    pub kannel_password: String,
+    /// Kannel `smsc-id` to route through; `None` (`""`) lets Kannel choose.
+    #[serde(deserialize_with = "de::empty_as_none")]
+    pub kannel_smsc_id: Option<String>,
+    /// trackwire's base URL as Kannel reaches it, for delivery reports.
+    pub callback_base_url: String,
+    /// Secret that Kannel's delivery reports and STOP replies carry;
+    /// `None` (`""`) refuses every callback.
+    #[serde(deserialize_with = "de::empty_as_none")]
+    pub callback_token: Option<String>,
+    /// Wait before each retry of a send; its length is the number of retries.
+    #[serde(deserialize_with = "duration::deserialize_list")]
+    pub retry_schedule: Vec<Duration>,
+    /// SMS per second per partner, at most.
+    pub rate_per_partner: u32,
+    /// Time between outbox rounds.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub round_interval: Duration,
+    /// Limit on one sendsms call.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub send_timeout: Duration,
+    /// Sends in flight at once.
+    pub concurrency: usize,
+}
+
+impl SmsConfig {
+    /// The most SMS of one partner a round may claim: the rate spread over
+    /// rounds, at least 1.
+    pub fn per_partner_per_round(&self) -> i64 {
+        let per_round = f64::from(self.rate_per_partner) * self.round_interval.as_secs_f64();
+        (per_round.floor() as i64).max(1)
+    }
 }
 
 /// When an endpoint's circuit breaker opens and how it recovers.
@@ -218,6 +266,9 @@ pub struct CdcColumns {
     /// End customer identifier.
     #[serde(deserialize_with = "de::empty_as_none")]
     pub customer_id: Option<String>,
+    /// End customer's mobile number, for the built-in SMS (any event type).
+    #[serde(deserialize_with = "de::empty_as_none")]
+    pub customer_phone: Option<String>,
     /// Rider name (`out_for_delivery`).
     #[serde(deserialize_with = "de::empty_as_none")]
     pub rider_name: Option<String>,

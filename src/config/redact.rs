@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::{DatabaseConfig, HttpConfig, KafkaConfig};
+use super::{DatabaseConfig, HttpConfig, KafkaConfig, SmsConfig};
 
 /// What a masked secret prints as.
 const MASK: &str = "***";
@@ -22,6 +22,28 @@ impl fmt::Debug for DatabaseConfig {
             .field("url", &redact_url(&self.url))
             .field("pool_size", &self.pool_size)
             .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("enabled", &self.enabled)
+            .field("kannel_sendsms_url", &self.kannel_sendsms_url)
+            .field("kannel_username", &self.kannel_username)
+            .field("kannel_password", &MASK)
+            .field("kannel_smsc_id", &self.kannel_smsc_id)
+            .field("callback_base_url", &self.callback_base_url)
+            .field(
+                "callback_token",
+                &self.callback_token.as_ref().map(|_| MASK),
+            )
+            .field("retry_schedule", &self.retry_schedule)
+            .field("rate_per_partner", &self.rate_per_partner)
+            .field("round_interval", &self.round_interval)
+            .field("send_timeout", &self.send_timeout)
+            .field("concurrency", &self.concurrency)
             .finish()
     }
 }

@@ -45,6 +45,7 @@ impl Config {
         self.validate_resilience()?;
         self.validate_metrics()?;
         self.validate_http()?;
+        self.validate_sms()?;
         self.validate_schema()?;
         self.validate_dispatch()?;
         if self.log.level.trim().is_empty() {
@@ -227,6 +228,46 @@ impl Config {
 pub const MIN_OPERATOR_TOKEN_LEN: usize = 32;
 
 impl Config {
+    /// `[sms]`: URLs that parse, a usable callback token, a sane pace.
+    fn validate_sms(&self) -> Result<(), ConfigError> {
+        let sms = &self.sms;
+        for (key, value) in [
+            ("sms.kannel_sendsms_url", &sms.kannel_sendsms_url),
+            ("sms.callback_base_url", &sms.callback_base_url),
+        ] {
+            let ok = url::Url::parse(value)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !ok {
+                return Err(ConfigError::invalid(key, "must be an http(s) URL"));
+            }
+        }
+        if let Some(token) = &sms.callback_token {
+            if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(ConfigError::invalid(
+                    "sms.callback_token",
+                    "must be at least 16 letters or digits (or \"\" to refuse callbacks)",
+                ));
+            }
+        }
+        if sms.retry_schedule.iter().any(Duration::is_zero) {
+            return Err(ConfigError::invalid(
+                "sms.retry_schedule",
+                "each wait must be above 0",
+            ));
+        }
+        if sms.rate_per_partner == 0 || sms.concurrency == 0 || sms.round_interval.is_zero() {
+            let key = if sms.rate_per_partner == 0 {
+                "sms.rate_per_partner"
+            } else if sms.concurrency == 0 {
+                "sms.concurrency"
+            } else {
+                "sms.round_interval"
+            };
+            return Err(ConfigError::invalid(key, "must be above 0"));
+        }
+        Ok(())
+    }
+
     /// `[http]`: the operator token, when set, must be long enough.
     fn validate_http(&self) -> Result<(), ConfigError> {
         let ttl = self.http.portal_link_ttl;

@@ -26,6 +26,8 @@ pub mod portal;
 pub mod problem;
 pub mod query;
 pub mod retries;
+pub mod sms;
+pub mod sms_templates;
 pub mod test_events;
 pub mod tracking;
 pub mod tracking_page;
@@ -75,6 +77,8 @@ pub struct ApiSettings {
     pub tracking_pages: crate::store::tracking::TrackingPages,
     /// The statuses and tracking URL that make test events look live.
     pub test_events: crate::schema::LiveShape,
+    /// `sms.callback_token`: what Kannel's callbacks must carry.
+    pub sms_callback_token: Option<String>,
 }
 
 impl ApiSettings {
@@ -95,6 +99,7 @@ impl ApiSettings {
             portal_link_ttl: config.http.portal_link_ttl,
             tracking_pages: config.http.tracking_pages(),
             test_events: live_shape(config),
+            sms_callback_token: config.sms.callback_token.clone(),
         }
     }
 }
@@ -143,6 +148,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
             .configure(events::configure)
             .configure(retries::configure)
             .configure(tracking::configure)
+            .configure(sms_templates::configure)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(Problem::NoRoute)
             })),
@@ -159,6 +165,7 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
             .configure(api_v1)
             .configure(portal::configure)
             .configure(tracking_page::configure)
+            .configure(sms::configure)
     })
     .workers(1)
     .disable_signals()

@@ -115,6 +115,10 @@ pub struct EventData {
     pub return_condition_flags: Option<Vec<String>>,
     /// When the return was collected (return_picked_up).
     pub pickup_timestamp: Option<DateTime<Utc>>,
+    /// The end customer's phone from the CDC row, for the built-in SMS only:
+    /// never in a payload and never in `events.data`.
+    #[serde(skip)]
+    pub customer_phone: crate::sms::phone::PhoneOnRecord,
 }
 
 impl EventData {
@@ -246,6 +250,7 @@ mod tests {
             return_reason: Some("Does not fit".into()),
             return_condition_flags: Some(vec!["tags_intact".into()]),
             pickup_timestamp: Some(now()),
+            customer_phone: Default::default(),
         }
     }
 }

@@ -48,6 +48,7 @@ fn fixture(event_type: EventType) -> EventData {
         return_reason: Some("Does not fit".into()),
         return_condition_flags: Some(vec!["unopened".into(), "tags_attached".into()]),
         pickup_timestamp: Some(at("2025-03-15T08:00:00Z")),
+        customer_phone: Default::default(),
     };
     event.clear_fields_not_applicable();
     event

@@ -110,6 +110,7 @@ pub fn synthetic(event_type: EventType, partner_id: &str, now: DateTime<Utc>) ->
         return_reason: Some("Item does not fit".to_owned()),
         return_condition_flags: Some(vec!["tags_intact".to_owned(), "box_opened".to_owned()]),
         pickup_timestamp: Some(now),
+        customer_phone: Default::default(),
     };
     event.clear_fields_not_applicable();
     event

@@ -103,7 +103,13 @@ pub async fn store_events(
     if fresh.is_empty() {
         return Ok(Vec::new());
     }
-    let mut links = tracking::record_batch(tx, events, &fresh, &tracked, pages).await?;
+    // Issued together: pipelined on the connection. The SMS outbox rows are
+    // written here so that an SMS is as durable as its event.
+    let (mut links, _) = futures_util::future::try_join(
+        tracking::record_batch(tx, events, &fresh, &tracked, pages),
+        super::sms::enqueue(tx, events, &fresh, &tracked),
+    )
+    .await?;
     let mut ids = Vec::with_capacity(fresh.len());
     let mut partners = Vec::with_capacity(fresh.len());
     let mut orders = Vec::with_capacity(fresh.len());

@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0010_response_rules.sql",
         sql: include_str!("../../migrations/0010_response_rules.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_sms.sql",
+        sql: include_str!("../../migrations/0011_sms.sql"),
+    },
 ];
 
 /// Serialises concurrent `migrate` runs (several processes starting at once).

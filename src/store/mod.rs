@@ -15,6 +15,7 @@ pub mod orders;
 pub mod partners;
 pub mod portal;
 pub mod retries;
+pub mod sms;
 pub mod tracking;
 
 use std::time::Duration;

@@ -228,6 +228,14 @@ pub const DISPATCH_ENRICHMENTS: MetricDef = MetricDef {
     help: "out_for_delivery events looked up in the dispatch service: enriched, not_found, or missed (unavailable past the budget; sent with null rider fields).",
 };
 
+/// What became of SMS to end customers.
+pub const SMS: MetricDef = MetricDef {
+    name: "trackwire_sms_total",
+    kind: Kind::Counter,
+    labels: &["partner", "outcome"],
+    help: "SMS to end customers by outcome: accepted by the gateway, retried, failed, delivered, expired (delivery reports), opted_out, no_phone, invalid_phone.",
+};
+
 /// Every metric, in catalogue order.
 pub const CATALOGUE: &[MetricDef] = &[
     BUILD_INFO,
@@ -252,6 +260,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     OUTCOMES_RECORDED,
     OUTCOME_WRITE_ERRORS,
     DISPATCH_ENRICHMENTS,
+    SMS,
 ];
 
 /// Buckets for [`ATTEMPT_DURATION`]: the attempt timeout defaults to 10 s,

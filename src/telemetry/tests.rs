@@ -75,6 +75,11 @@ fn emit_all(endpoint: &Endpoint, delivery: &PendingDelivery) {
         appended_at: None,
     };
     DispatchLookedUp { outcome: "missed" }.emit();
+    super::events::SmsCounted {
+        partner: "partner_1",
+        outcome: super::events::SmsOutcome::Delivered,
+    }
+    .emit();
     EventIngested {
         event_type: EventType::Delivered,
     }

@@ -26,4 +26,5 @@ mod receiver;
 mod resilience;
 mod response_rules;
 mod signatures;
+mod sms;
 mod tracking;

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::debezium::{Change, Op};
 use crate::config::CdcConfig;
 use crate::schema::{mask_phone, EventData, EventType, TimeWindow, TrackingUrlTemplate};
+use crate::sms::phone::PhoneOnRecord;
 use values::{boolean, integer, opt_col, optional, required_text, string_list, text, timestamp};
 
 #[cfg(test)]
@@ -176,6 +177,14 @@ impl Mapper {
             return_reason: optional(after, o(&cols.return_reason), text)?,
             return_condition_flags: optional(after, o(&cols.return_condition_flags), string_list)?,
             pickup_timestamp: optional(after, o(&cols.pickup_timestamp), timestamp)?,
+            // A bad number is no reason to quarantine the event: it only
+            // means no SMS, which the outbox records.
+            customer_phone: PhoneOnRecord::from_column(
+                optional(after, o(&cols.customer_phone), text)
+                    .ok()
+                    .flatten()
+                    .as_deref(),
+            ),
         };
         let start = optional(after, o(&cols.eta_start), timestamp)?;
         let end = optional(after, o(&cols.eta_end), timestamp)?;

@@ -178,3 +178,36 @@ fn the_rider_phone_is_masked_before_anything_else_sees_it() {
     );
     assert_eq!(e.rider_phone_masked.as_deref(), Some("+91 ***** ***10"));
 }
+
+#[test]
+fn the_customer_phone_is_normalised_and_a_bad_one_never_blocks_the_event() {
+    use crate::sms::phone::{PhoneError, PhoneOnRecord};
+    let phone_of = |phone: serde_json::Value| {
+        let after =
+            json!({"id": 7, "partner_id": "acme", "status": "CONFIRMED", "customer_phone": phone});
+        event(
+            mapper()
+                .map(&change(envelope("c", json!(null), after)))
+                .unwrap(),
+        )
+        .customer_phone
+    };
+    let valid = phone_of(json!("098123 45678"));
+    assert_eq!(valid.valid().map(|p| p.expose()), Some("+919812345678"));
+    assert_eq!(phone_of(json!(9812345678i64)), valid, "numeric columns too");
+    assert_eq!(
+        phone_of(json!("12")),
+        PhoneOnRecord::Invalid(PhoneError::Length)
+    );
+    assert_eq!(phone_of(json!(null)), PhoneOnRecord::Missing);
+    assert_eq!(phone_of(json!({"x": 1})), PhoneOnRecord::Missing);
+    // The number stays beside the event, never inside what is stored.
+    let after = json!({"id": 7, "partner_id": "acme", "status": "CONFIRMED", "customer_phone": "9812345678"});
+    let e = event(
+        mapper()
+            .map(&change(envelope("c", json!(null), after)))
+            .unwrap(),
+    );
+    let stored = serde_json::to_string(&e).unwrap();
+    assert!(!stored.contains("9812345678"), "{stored}");
+}

@@ -11,6 +11,7 @@ mod delivery;
 mod endpoint;
 mod ingest;
 mod kafka;
+mod sms;
 
 pub use delivery::{
     AttemptFinished, DeadLetterPublishFailed, DeadLetterPublished, DeadLetterSeriesStarted,
@@ -24,3 +25,4 @@ pub use ingest::{
     DispatchLookedUp, EventIngested, QuarantineReason, RecordQuarantined, RecordSkipped,
 };
 pub use kafka::{ConsumerLag, KafkaConsumerError};
+pub use sms::{SmsCounted, SmsOutcome};

@@ -37,6 +37,9 @@ const ADMIN_URL: &str = "postgres://trackwire:trackwire@127.0.0.1:5432/postgres"
 /// The operator token of every test app.
 pub const OPERATOR: &str = "operator-token-for-tests-0123456789abcdef";
 
+/// What Kannel's callbacks carry in these tests (`sms.callback_token`).
+pub const SMS_CALLBACK_TOKEN: &str = "smscallbacktoken0123456789";
+
 /// The API over a fresh database, with a running router.
 pub struct TestApp {
     /// What the handlers get.
@@ -75,6 +78,7 @@ impl TestApp {
                 ("TRACKWIRE_DELIVERY__JITTER", "0"),
                 ("TRACKWIRE_DELIVERY__ATTEMPT_TIMEOUT", "3s"),
                 ("TRACKWIRE_KAFKA__BROKERS_FILE", ""),
+                ("TRACKWIRE_SMS__CALLBACK_TOKEN", SMS_CALLBACK_TOKEN),
             ]
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
         )

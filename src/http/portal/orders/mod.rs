@@ -9,6 +9,7 @@
 //!   of those pages alone, which `/portal/static/live.js` fetches every few
 //!   seconds.
 
+mod sms;
 mod view;
 
 use std::str::FromStr;
@@ -199,10 +200,12 @@ async fn order_body(
         .ok_or_else(|| Problem::not_found("order", order_id))?;
     let timeline = orders::timeline(&**client, signed.partner(), order_id).await?;
     let page_url = state.api.tracking_pages.url(&order.token);
+    let sms = crate::store::sms::of_order(&**client, signed.partner(), order_id).await?;
     Ok(view::OrderPage {
         order,
         timeline,
         page_url,
+        sms,
     })
 }
 

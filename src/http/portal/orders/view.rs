@@ -30,6 +30,8 @@ pub struct OrderPage {
     pub timeline: Vec<TimelineEntry>,
     /// Its public tracking page.
     pub page_url: String,
+    /// The SMS sent (or not) to its customer.
+    pub sms: Vec<crate::store::sms::OrderSms>,
 }
 
 /// The badge of a status: a colour and always its name.
@@ -167,7 +169,12 @@ the order's next events carry the new link.</p>
 /// The part of an order's page that updates live. Each section is one
 /// function, so what else is sent to the customer can join as another.
 pub fn order_live(page: &OrderPage) -> String {
-    [summary(&page.order), timeline(&page.timeline)].concat()
+    [
+        summary(&page.order),
+        super::sms::section(&page.sms),
+        timeline(&page.timeline),
+    ]
+    .concat()
 }
 
 fn summary(o: &Order) -> String {
