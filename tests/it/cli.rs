@@ -2,7 +2,8 @@
 
 use std::process::{Command, Output};
 
-fn trackwire(args: &[&str], env: &[(&str, &str)]) -> Output {
+/// Runs the binary with only `PATH` and `env` set.
+pub(crate) fn trackwire(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trackwire"));
     cmd.args(args)
         .env_clear()
@@ -13,7 +14,8 @@ fn trackwire(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run trackwire")
 }
 
-fn stderr(out: &Output) -> String {
+/// What a run printed on stderr.
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 

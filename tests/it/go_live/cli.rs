@@ -2,25 +2,11 @@
 //! names, a clear message for a blank partner name and an unknown partner,
 //! and log lines without colour codes when they go to a file.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::cli::{stderr, trackwire};
 use crate::harness::TestEnv;
-
-fn trackwire(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trackwire"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run trackwire")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn a_config_error_is_printed_once_in_plain_words() {
