@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config, ConfigError};
 use crate::endpoint_url::{EndpointUrl, InvalidUrl};
@@ -35,10 +35,10 @@ pub enum Command {
     Migrate,
     /// Host a Kafka-protocol mock cluster for local runs and write its
     /// address to `kafka.brokers_file`.
-    DevBroker(DevBrokerArgs),
+    DevBroker(crate::dev::DevBrokerArgs),
     /// Everything at once on this machine: broker, demo partner endpoint,
     /// a feed of order changes, and the service.
-    Demo(DemoArgs),
+    Demo(crate::dev::DemoArgs),
     /// Measure throughput, latency and isolation against a bare-HTTP baseline
     /// (see BENCHMARKS.md).
     Bench(crate::bench::BenchArgs),
@@ -48,31 +48,6 @@ pub enum Command {
     /// Manage endpoints.
     #[command(subcommand)]
     Endpoint(EndpointCommand),
-}
-
-/// `dev-broker` options.
-#[derive(Debug, Args)]
-pub struct DevBrokerArgs {
-    /// Partitions of the CDC topic.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(i32).range(1..=256))]
-    pub partitions: i32,
-    /// Brokers in the cluster.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=5))]
-    pub brokers: i32,
-}
-
-/// `demo` options.
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Port of the demo partner's receiver on 127.0.0.1.
-    #[arg(long, default_value_t = 9900)]
-    pub receiver_port: u16,
-    /// Port of the demo partner's second receiver, which fails now and then.
-    #[arg(long, default_value_t = 9901)]
-    pub failing_receiver_port: u16,
-    /// Seconds between order status changes in the demo feed.
-    #[arg(long, default_value_t = 2.0)]
-    pub every: f64,
 }
 
 /// `partner` subcommands.
@@ -153,23 +128,12 @@ pub enum CliError {
     /// `--partner` names no partner.
     #[error("--partner: there is no partner {0:?} (`trackwire partner list` shows them)")]
     NoSuchPartner(String),
-    /// The dev broker failed.
+    /// A development command (the dev broker, the demo) failed.
     #[error(transparent)]
-    DevBroker(#[from] crate::dev::broker::DevBrokerError),
-    /// A file could not be written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The demo failed.
-    #[error("demo: {0}")]
-    Demo(String),
+    Dev(#[from] crate::dev::DevError),
     /// The benchmark could not run.
-    #[error("bench: {0}")]
-    Bench(String),
+    #[error(transparent)]
+    Bench(#[from] crate::bench::BenchError),
 }
 
 /// Parses `--events`.
@@ -216,9 +180,9 @@ pub async fn execute(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Command::DevBroker(args) => crate::dev::run_broker(&config, &args).await,
-        Command::Demo(args) => crate::dev::demo::run(config, &args).await,
-        Command::Bench(args) => crate::bench::run(&config, args).await,
+        Command::DevBroker(args) => Ok(crate::dev::run_broker(&config, &args).await?),
+        Command::Demo(args) => Ok(crate::dev::demo::run(config, &args).await?),
+        Command::Bench(args) => Ok(crate::bench::run(&config, args).await?),
         Command::Partner(cmd) => partner(&config, cmd).await,
         Command::Endpoint(cmd) => endpoint(&config, cmd).await,
     }

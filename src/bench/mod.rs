@@ -34,7 +34,6 @@ use std::time::Instant;
 
 use tokio_postgres::NoTls;
 
-use crate::cli::CliError;
 use crate::config::Config;
 use crate::dev::broker::DevBroker;
 use crate::store::migrate;
@@ -96,8 +95,10 @@ pub struct BenchArgs {
     pub oms_topic: String,
 }
 
-/// The benchmark could not run.
-#[derive(Debug)]
+/// The benchmark could not run: what failed, in words for the operator
+/// running it (a step's set-up, a child process, a measurement).
+#[derive(Debug, thiserror::Error)]
+#[error("bench: {0}")]
 pub struct BenchError(String);
 
 impl BenchError {
@@ -107,12 +108,6 @@ impl BenchError {
 
     fn db(e: tokio_postgres::Error) -> Self {
         BenchError(format!("database: {e}"))
-    }
-}
-
-impl From<BenchError> for CliError {
-    fn from(e: BenchError) -> Self {
-        CliError::Bench(e.0)
     }
 }
 
@@ -130,7 +125,7 @@ impl Clock {
 
 /// Runs the benchmark. The work runs on a two-thread runtime of its own, so
 /// the sinks and the baseline client can use both cores as trackwire does.
-pub async fn run(config: &Config, args: BenchArgs) -> Result<(), CliError> {
+pub async fn run(config: &Config, args: BenchArgs) -> Result<(), BenchError> {
     let config = config.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
@@ -147,7 +142,6 @@ pub async fn run(config: &Config, args: BenchArgs) -> Result<(), CliError> {
         .map_err(|e| BenchError::new(format!("thread: {e}")))?;
     rx.await
         .map_err(|_| BenchError::new("the benchmark thread stopped"))?
-        .map_err(CliError::from)
 }
 
 /// Where a step's records go.

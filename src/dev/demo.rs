@@ -13,7 +13,7 @@ use rdkafka::ClientConfig;
 use super::broker::DevBroker;
 use super::feed::{self, OrderRow};
 use super::receivers::{Printing, Receivers};
-use crate::cli::{CliError, DemoArgs};
+use super::{DemoArgs, DevError};
 use crate::config::{Config, LogConfig};
 use crate::endpoint_url::EndpointUrl;
 use crate::schema::EventType;
@@ -35,7 +35,7 @@ pub fn quiet_dependencies(log: &mut LogConfig) {
 }
 
 /// Runs the demo until interrupted.
-pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), CliError> {
+pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), DevError> {
     let broker = DevBroker::start(
         1,
         &[(&config.kafka.cdc_topic, 4), (&config.kafka.dlq_topic, 1)],
@@ -58,7 +58,7 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), CliError> {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap_servers())
         .create()
-        .map_err(|e| CliError::Demo(format!("feed producer: {e}")))?;
+        .map_err(DevError::Producer)?;
     let feed = actix_rt::spawn(run_feed(
         producer,
         config.kafka.cdc_topic.clone(),
@@ -130,7 +130,7 @@ async fn seed(
     config: &Config,
     verified_url: &str,
     failing_url: &str,
-) -> Result<Vec<SigningSecret>, CliError> {
+) -> Result<Vec<SigningSecret>, DevError> {
     let pool = store::connect(&config.database.url, 1, config.database.connect_timeout)
         .map_err(crate::app::RunError::from)?;
     let mut client = pool.get().await.map_err(StoreError::from)?;
@@ -156,7 +156,7 @@ async fn endpoint(
     client: &mut store::Client,
     url: &EndpointUrl,
     description: &str,
-) -> Result<Vec<SigningSecret>, CliError> {
+) -> Result<Vec<SigningSecret>, DevError> {
     let existing = endpoints::list_for_partner(&***client, PARTNER).await?;
     if let Some(ep) = existing.into_iter().find(|e| e.url == url.as_str()) {
         return Ok(ep.secrets);

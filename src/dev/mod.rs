@@ -3,15 +3,44 @@
 
 pub mod broker;
 pub mod demo;
+mod error;
 pub mod feed;
 pub mod receivers;
 pub mod tour;
 
 use std::path::PathBuf;
 
-use crate::cli::{CliError, DevBrokerArgs};
+use clap::Args;
+
 use crate::config::Config;
 use broker::DevBroker;
+
+pub use error::DevError;
+
+/// `dev-broker` options.
+#[derive(Debug, Args)]
+pub struct DevBrokerArgs {
+    /// Partitions of the CDC topic.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(i32).range(1..=256))]
+    pub partitions: i32,
+    /// Brokers in the cluster.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=5))]
+    pub brokers: i32,
+}
+
+/// `demo` options.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Port of the demo partner's receiver on 127.0.0.1.
+    #[arg(long, default_value_t = 9900)]
+    pub receiver_port: u16,
+    /// Port of the demo partner's second receiver, which fails now and then.
+    #[arg(long, default_value_t = 9901)]
+    pub failing_receiver_port: u16,
+    /// Seconds between order status changes in the demo feed.
+    #[arg(long, default_value_t = 2.0)]
+    pub every: f64,
+}
 
 /// Where `dev-broker` writes its address when `kafka.brokers_file` is unset.
 pub const DEFAULT_BROKERS_FILE: &str = ".trackwire/dev-broker";
@@ -19,7 +48,7 @@ pub const DEFAULT_BROKERS_FILE: &str = ".trackwire/dev-broker";
 /// `trackwire dev-broker`: hosts the mock cluster with the CDC and dead-letter
 /// topics until interrupted, with its address in `kafka.brokers_file` so that
 /// `trackwire run` (and kcat) find it.
-pub async fn run_broker(config: &Config, args: &DevBrokerArgs) -> Result<(), CliError> {
+pub async fn run_broker(config: &Config, args: &DevBrokerArgs) -> Result<(), DevError> {
     let broker = DevBroker::start(
         args.brokers,
         &[
@@ -32,7 +61,7 @@ pub async fn run_broker(config: &Config, args: &DevBrokerArgs) -> Result<(), Cli
         .brokers_file
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_BROKERS_FILE));
-    let io = |source| CliError::Io {
+    let io = |source| DevError::Io {
         path: path.clone(),
         source,
     };

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
-use crate::cli::CliError;
+use super::DevError;
 use crate::webhook::{self, SigningSecret};
 
 /// The failing receiver's cycle: it answers for `OUTAGE_STARTS` into each
@@ -50,7 +50,7 @@ impl Receivers {
         failing_port: u16,
         secrets: Vec<SigningSecret>,
         printing: Printing,
-    ) -> Result<Self, CliError> {
+    ) -> Result<Self, DevError> {
         let verifying = Arc::new(Verifying {
             secrets,
             printing: printing.clone(),
@@ -99,12 +99,12 @@ fn serve(
     port: u16,
     path: &'static str,
     route: impl Fn() -> actix_web::Route + Send + Clone + 'static,
-) -> Result<actix_web::dev::Server, CliError> {
+) -> Result<actix_web::dev::Server, DevError> {
     Ok(HttpServer::new(move || App::new().route(path, route()))
         .workers(1)
         .disable_signals()
         .bind(("127.0.0.1", port))
-        .map_err(|e| CliError::Demo(format!("cannot listen on 127.0.0.1:{port}: {e}")))?
+        .map_err(|source| DevError::Listen { port, source })?
         .run())
 }
 

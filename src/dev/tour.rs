@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cli::CliError;
+use super::DevError;
 use crate::config::Config;
 use crate::store::{self, orders, portal, StoreError};
 
@@ -61,18 +61,17 @@ impl Links {
 
 /// Waits for the service and a tracked order of `partner`, then issues the
 /// sign-in link as `POST /api/v1/partners/{id}/portal-link` does.
-pub async fn links(config: &Config, partner: &str) -> Result<Links, CliError> {
+pub async fn links(config: &Config, partner: &str) -> Result<Links, DevError> {
     let deadline = Instant::now() + PATIENCE;
     while tokio::net::TcpStream::connect(config.http.listen)
         .await
         .is_err()
     {
         if Instant::now() >= deadline {
-            return Err(CliError::Demo(format!(
-                "the service did not answer on {} within {}s",
-                config.http.listen,
-                PATIENCE.as_secs()
-            )));
+            return Err(DevError::ServiceSilent {
+                listen: config.http.listen,
+                seconds: PATIENCE.as_secs(),
+            });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -96,7 +95,7 @@ async fn first_tracked_order(
     client: &impl tokio_postgres::GenericClient,
     partner: &str,
     deadline: Instant,
-) -> Result<Option<String>, CliError> {
+) -> Result<Option<String>, DevError> {
     loop {
         let newest = orders::list(client, partner, &orders::OrderFilter::default(), 1).await?;
         if let Some(order) = newest.into_iter().next() {

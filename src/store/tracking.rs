@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
 
 use super::ingest::NewEvent;
@@ -153,10 +154,83 @@ impl<'a> Columns<'a> {
     }
 }
 
+impl Columns<'_> {
+    /// The statement's parameters, in the order of `RECORD`'s arrays.
+    fn params(&self) -> [&(dyn ToSql + Sync); 17] {
+        [
+            &self.partner,
+            &self.order,
+            &self.event,
+            &self.sequence,
+            &self.event_type,
+            &self.status,
+            &self.occurred,
+            &self.reference,
+            &self.customer,
+            &self.eta_start,
+            &self.eta_end,
+            &self.rider,
+            &self.failure_code,
+            &self.failure,
+            &self.attempt,
+            &self.return_reason,
+            &self.token,
+        ]
+    }
+}
+
 /// The first word of a rider's name: all the page shows of the rider.
 pub fn first_name(name: &str) -> Option<&str> {
     name.split_whitespace().next()
 }
+
+/// The statement of [`record`]: the batch as arrays, one row per event.
+/// Orders are written in a fixed order (their keys), so two transactions
+/// sharing orders wait on each other rather than deadlock.
+const RECORD: &str = "WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
+                          $6::text[], $7::timestamptz[], $8::text[], $9::text[],
+                          $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[],
+                          $14::text[], $15::int[], $16::text[], $17::text[])
+         AS i(partner_id, order_id, event_id, sequence, event_type, status, occurred_at,
+              merchant_order_ref, customer_id, eta_start, eta_end, rider_first_name,
+              failure_reason_code, failure_reason, attempt_number, return_reason, token)
+ ),
+ latest AS (
+     SELECT DISTINCT ON (partner_id, order_id) *
+     FROM input ORDER BY partner_id, order_id, sequence DESC
+ ),
+ orders AS (
+     INSERT INTO tracked_orders AS o (partner_id, order_id, token, merchant_order_ref,
+                                      customer_id, event_type, status, last_sequence, status_at)
+     SELECT partner_id, order_id, token, merchant_order_ref, customer_id, event_type, status,
+            sequence, occurred_at
+     FROM latest ORDER BY partner_id, order_id
+     ON CONFLICT (partner_id, order_id) DO UPDATE SET
+         merchant_order_ref = COALESCE(EXCLUDED.merchant_order_ref, o.merchant_order_ref),
+         customer_id = COALESCE(EXCLUDED.customer_id, o.customer_id),
+         event_type = CASE WHEN EXCLUDED.last_sequence > o.last_sequence
+                           THEN EXCLUDED.event_type ELSE o.event_type END,
+         status = CASE WHEN EXCLUDED.last_sequence > o.last_sequence
+                       THEN EXCLUDED.status ELSE o.status END,
+         status_at = CASE WHEN EXCLUDED.last_sequence > o.last_sequence
+                          THEN EXCLUDED.status_at ELSE o.status_at END,
+         last_sequence = GREATEST(o.last_sequence, EXCLUDED.last_sequence),
+         changed_at = now()
+     RETURNING partner_id, order_id, token
+ ),
+ timeline AS (
+     INSERT INTO order_timeline (event_id, partner_id, order_id, sequence, event_type, status,
+                                 occurred_at, eta_start, eta_end, rider_first_name,
+                                 failure_reason_code, failure_reason, attempt_number,
+                                 return_reason)
+     SELECT event_id, partner_id, order_id, sequence, event_type, status, occurred_at,
+            eta_start, eta_end, rider_first_name, failure_reason_code, failure_reason,
+            attempt_number, return_reason
+     FROM input
+     ON CONFLICT (event_id) DO NOTHING
+ )
+ SELECT partner_id, order_id, token FROM orders";
 
 /// Records events of tracked orders in the caller's transaction, in one
 /// statement: each event's timeline entry, and each order's current status
@@ -177,80 +251,8 @@ pub async fn record(
     for e in events {
         c.push(e);
     }
-    // Orders are written in a fixed order (their keys), so two transactions
-    // sharing orders wait on each other rather than deadlock.
-    let statement = tx
-        .prepare_cached(
-            "WITH input AS (
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
-                                      $6::text[], $7::timestamptz[], $8::text[], $9::text[],
-                                      $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[],
-                                      $14::text[], $15::int[], $16::text[], $17::text[])
-                     AS i(partner_id, order_id, event_id, sequence, event_type, status, occurred_at,
-                          merchant_order_ref, customer_id, eta_start, eta_end, rider_first_name,
-                          failure_reason_code, failure_reason, attempt_number, return_reason, token)
-             ),
-             latest AS (
-                 SELECT DISTINCT ON (partner_id, order_id) *
-                 FROM input ORDER BY partner_id, order_id, sequence DESC
-             ),
-             orders AS (
-                 INSERT INTO tracked_orders AS o (partner_id, order_id, token, merchant_order_ref,
-                                                  customer_id, event_type, status, last_sequence, status_at)
-                 SELECT partner_id, order_id, token, merchant_order_ref, customer_id, event_type, status,
-                        sequence, occurred_at
-                 FROM latest ORDER BY partner_id, order_id
-                 ON CONFLICT (partner_id, order_id) DO UPDATE SET
-                     merchant_order_ref = COALESCE(EXCLUDED.merchant_order_ref, o.merchant_order_ref),
-                     customer_id = COALESCE(EXCLUDED.customer_id, o.customer_id),
-                     event_type = CASE WHEN EXCLUDED.last_sequence > o.last_sequence
-                                       THEN EXCLUDED.event_type ELSE o.event_type END,
-                     status = CASE WHEN EXCLUDED.last_sequence > o.last_sequence
-                                   THEN EXCLUDED.status ELSE o.status END,
-                     status_at = CASE WHEN EXCLUDED.last_sequence > o.last_sequence
-                                      THEN EXCLUDED.status_at ELSE o.status_at END,
-                     last_sequence = GREATEST(o.last_sequence, EXCLUDED.last_sequence),
-                     changed_at = now()
-                 RETURNING partner_id, order_id, token
-             ),
-             timeline AS (
-                 INSERT INTO order_timeline (event_id, partner_id, order_id, sequence, event_type, status,
-                                             occurred_at, eta_start, eta_end, rider_first_name,
-                                             failure_reason_code, failure_reason, attempt_number,
-                                             return_reason)
-                 SELECT event_id, partner_id, order_id, sequence, event_type, status, occurred_at,
-                        eta_start, eta_end, rider_first_name, failure_reason_code, failure_reason,
-                        attempt_number, return_reason
-                 FROM input
-                 ON CONFLICT (event_id) DO NOTHING
-             )
-             SELECT partner_id, order_id, token FROM orders",
-        )
-        .await?;
-    let rows = tx
-        .query(
-            &statement,
-            &[
-                &c.partner,
-                &c.order,
-                &c.event,
-                &c.sequence,
-                &c.event_type,
-                &c.status,
-                &c.occurred,
-                &c.reference,
-                &c.customer,
-                &c.eta_start,
-                &c.eta_end,
-                &c.rider,
-                &c.failure_code,
-                &c.failure,
-                &c.attempt,
-                &c.return_reason,
-                &c.token,
-            ],
-        )
-        .await?;
+    let statement = tx.prepare_cached(RECORD).await?;
+    let rows = tx.query(&statement, &c.params()).await?;
     Ok(rows
         .into_iter()
         .map(|r| ((r.get(0), r.get(1)), r.get(2)))

@@ -6,14 +6,14 @@
 //! redelivery carries the webhook-id it had.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use trackwire::dev::feed::{change_event, key, new_order};
 use trackwire::schema::EventType;
 
-use crate::harness::{admin_url, Service, TestEnv};
+use crate::harness::{admin_url, count, wait_settled, Service, TestEnv};
 use crate::kafka::{leader_of, KafkaCluster, TopicSpec};
 use crate::receiver::{Behavior, Receiver};
 
@@ -107,35 +107,16 @@ async fn feed(brokers: String, topic: String) -> usize {
     sent
 }
 
-async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
-    db.query_one(sql, &[]).await.expect("count").get(0)
-}
-
 /// Waits until every event is stored and no delivery is pending.
 async fn settle(env: &TestEnv, services: &[Service]) {
-    let db = env.db().await;
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let stored = count(&db, "SELECT count(*) FROM events").await;
-        let pending = count(
-            &db,
-            "SELECT count(*) FROM deliveries WHERE state = 'pending'",
-        )
-        .await;
-        if stored == EVENTS as i64 && pending == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not settled: {stored} events stored, {pending} deliveries pending\n{}",
-            services
-                .iter()
-                .map(Service::logs)
-                .collect::<Vec<_>>()
-                .join("\n----\n")
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let logs = || {
+        services
+            .iter()
+            .map(Service::logs)
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    wait_settled(&env.db().await, EVENTS, Duration::from_secs(180), logs).await;
 }
 
 async fn check_outcome(env: &TestEnv, ok: &Receiver) {

@@ -12,17 +12,13 @@ use futures_util::future::join_all;
 use trackwire::dev::feed::{change_event, key, new_order};
 use trackwire::schema::EventType;
 
-use crate::harness::TestEnv;
+use crate::harness::{count, wait_settled, TestEnv};
 use crate::kafka::{KafkaCluster, TopicSpec};
 use crate::private_pg::PrivatePostgres;
 use crate::receiver::{Behavior, Receiver};
 
 const EVENTS: usize = 20_000;
 const PARTNERS: usize = 4;
-
-async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
-    db.query_one(sql, &[]).await.expect("count").get(0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_loses_nothing_and_keeps_webhook_ids() {
@@ -107,30 +103,13 @@ async fn chaos_loses_nothing_and_keeps_webhook_ids() {
     let sent = feed.await.expect("feed");
     assert_eq!(sent, EVENTS, "every record reached Kafka");
     let db = env.db().await;
-    let deadline = Instant::now() + Duration::from_secs(240);
-    loop {
-        let stored = count(&db, "SELECT count(*) FROM events").await;
-        let pending = count(
-            &db,
-            "SELECT count(*) FROM deliveries WHERE state = 'pending'",
-        )
-        .await;
-        if stored == EVENTS as i64 && pending == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not settled: {stored} events stored, {pending} deliveries pending\n{}",
-            second
-                .logs()
-                .lines()
-                .rev()
-                .take(30)
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let last_lines = || {
+        let logs = second.logs();
+        let mut tail: Vec<_> = logs.lines().rev().take(30).collect();
+        tail.reverse();
+        tail.join("\n")
+    };
+    wait_settled(&db, EVENTS, Duration::from_secs(240), last_lines).await;
     second.assert_running();
 
     let deliveries = count(&db, "SELECT count(*) FROM deliveries").await;

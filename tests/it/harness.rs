@@ -315,6 +315,39 @@ impl Drop for Service {
     }
 }
 
+/// A `SELECT count(*) ...` of the test database.
+pub async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
+    db.query_one(sql, &[]).await.expect("count query").get(0)
+}
+
+/// Waits until `events` events are stored and no delivery is pending;
+/// on timeout fails with the counts and what `logs` gives.
+pub async fn wait_settled(
+    db: &tokio_postgres::Client,
+    events: usize,
+    timeout: Duration,
+    logs: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let stored = count(db, "SELECT count(*) FROM events").await;
+        let pending = count(
+            db,
+            "SELECT count(*) FROM deliveries WHERE state = 'pending'",
+        )
+        .await;
+        if stored == events as i64 && pending == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not settled: {stored} events stored, {pending} deliveries pending\n{}",
+            logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// Waits until `check` holds, polling; false on timeout.
 pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

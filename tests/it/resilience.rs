@@ -8,14 +8,10 @@ use std::time::{Duration, Instant};
 use trackwire::dev::feed::{advance, new_order};
 use trackwire::schema::EventType;
 
-use crate::harness::{eventually, eventually_count, TestEnv};
+use crate::harness::{count, eventually, eventually_count, TestEnv};
 use crate::receiver::{Behavior, Receiver};
 
 const WAIT: Duration = Duration::from_secs(40);
-
-async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
-    db.query_one(sql, &[]).await.expect("count").get(0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_breaker_opens_spends_no_retries_while_open_and_one_probe_closes_it_and_drains_in_order(

@@ -29,6 +29,22 @@ const HOURS: usize = 24;
 /// Renders the chart of the 24 hours from `start` (an hour boundary).
 /// `hours` may miss hours without attempts and be in any order.
 pub fn day_chart(label: &str, start: DateTime<Utc>, hours: &[HourlyOutcomes]) -> String {
+    let slots = hourly_slots(start, hours);
+    let scale = Scale::fitting(&slots);
+    let summary = summary(label, &slots);
+    let mut svg = format!(
+        r#"<svg viewBox="0 0 {W} {H}" role="img" aria-label="{0}" xmlns="http://www.w3.org/2000/svg"><title>{0}</title>"#,
+        super::html::Esc(&summary)
+    );
+    axes(&mut svg, &scale, &slots);
+    bars(&mut svg, &scale, &slots);
+    rate_line(&mut svg, &scale, &slots);
+    svg.push_str("</svg>");
+    svg
+}
+
+/// One slot per hour from `start`, zero where `hours` has none.
+fn hourly_slots(start: DateTime<Utc>, hours: &[HourlyOutcomes]) -> Vec<HourlyOutcomes> {
     let mut slots: Vec<HourlyOutcomes> = (0..HOURS)
         .map(|i| HourlyOutcomes {
             hour: start + chrono::Duration::hours(i as i64),
@@ -45,31 +61,64 @@ pub fn day_chart(label: &str, start: DateTime<Utc>, hours: &[HourlyOutcomes]) ->
             }
         }
     }
-    let total = |h: &HourlyOutcomes| h.acked + h.rejected + h.unanswered;
-    let max = slots.iter().map(total).max().unwrap_or(0).max(1);
-    let plot_w = W - LEFT - RIGHT;
-    let plot_h = H - TOP - BOTTOM;
-    let slot_w = plot_w / HOURS as f64;
-    let bar_w = slot_w * 0.7;
-    let y = |count: f64| TOP + plot_h - count / max as f64 * plot_h;
+    slots
+}
+
+fn total(h: &HourlyOutcomes) -> i64 {
+    h.acked + h.rejected + h.unanswered
+}
+
+/// The text a screen reader and the tooltip give for the whole chart.
+fn summary(label: &str, slots: &[HourlyOutcomes]) -> String {
     let attempts: i64 = slots.iter().map(total).sum();
     let acked: i64 = slots.iter().map(|h| h.acked).sum();
-
-    let mut svg = String::new();
-    let summary = if attempts == 0 {
+    if attempts == 0 {
         format!("{label}: no attempts in the last 24 hours")
     } else {
         format!(
             "{label}: {attempts} attempts in the last 24 hours, {:.1}% acknowledged",
             acked as f64 / attempts as f64 * 100.0
         )
-    };
-    let _ = write!(
-        svg,
-        r#"<svg viewBox="0 0 {W} {H}" role="img" aria-label="{0}" xmlns="http://www.w3.org/2000/svg"><title>{0}</title>"#,
-        super::html::Esc(&summary)
-    );
-    // Axes and grid: baseline, top line, left counts, right percentages.
+    }
+}
+
+/// Where things go on the plot: counts scaled to the busiest hour.
+struct Scale {
+    max: i64,
+    plot_w: f64,
+    plot_h: f64,
+    slot_w: f64,
+}
+
+impl Scale {
+    fn fitting(slots: &[HourlyOutcomes]) -> Self {
+        let plot_w = W - LEFT - RIGHT;
+        Scale {
+            max: slots.iter().map(total).max().unwrap_or(0).max(1),
+            plot_w,
+            plot_h: H - TOP - BOTTOM,
+            slot_w: plot_w / HOURS as f64,
+        }
+    }
+
+    /// The y of a count of attempts.
+    fn y(&self, count: f64) -> f64 {
+        TOP + self.plot_h - count / self.max as f64 * self.plot_h
+    }
+
+    /// The y of a rate from 0 to 1.
+    fn y_of_rate(&self, rate: f64) -> f64 {
+        TOP + self.plot_h - rate * self.plot_h
+    }
+
+    fn bar_w(&self) -> f64 {
+        self.slot_w * 0.7
+    }
+}
+
+/// Axes and grid: baseline, top line, left counts, right percentages,
+/// and an hour label every six hours.
+fn axes(svg: &mut String, scale: &Scale, slots: &[HourlyOutcomes]) {
     let _ = write!(
         svg,
         r##"<g font-size="10" fill="#616e7c" font-family="system-ui,sans-serif">
@@ -77,27 +126,30 @@ pub fn day_chart(label: &str, start: DateTime<Utc>, hours: &[HourlyOutcomes]) ->
 <line x1="{LEFT}" y1="{TOP}" x2="{r}" y2="{TOP}" stroke="#e4e7eb" stroke-dasharray="3 3"/>
 <text x="{lx}" y="{ty}" text-anchor="end">{max}</text><text x="{lx}" y="{b}" text-anchor="end">0</text>
 <text x="{rx}" y="{ty}">100%</text><text x="{rx}" y="{b}">0%</text>"##,
-        b = TOP + plot_h,
-        r = LEFT + plot_w,
+        b = TOP + scale.plot_h,
+        r = LEFT + scale.plot_w,
         lx = LEFT - 4.0,
-        rx = LEFT + plot_w + 4.0,
+        rx = LEFT + scale.plot_w + 4.0,
         ty = TOP + 4.0,
+        max = scale.max,
     );
-    for (i, slot) in slots.iter().enumerate() {
-        if i % 6 == 0 {
-            let _ = write!(
-                svg,
-                r#"<text x="{:.1}" y="{:.1}">{:02}:00</text>"#,
-                LEFT + i as f64 * slot_w,
-                H - 8.0,
-                slot.hour.hour()
-            );
-        }
+    for (i, slot) in slots.iter().enumerate().step_by(6) {
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}">{:02}:00</text>"#,
+            LEFT + i as f64 * scale.slot_w,
+            H - 8.0,
+            slot.hour.hour()
+        );
     }
     svg.push_str("</g>");
-    // Bars, stacked from the baseline: acknowledged, rejected, unanswered.
+}
+
+/// Bars, stacked from the baseline: acknowledged, rejected, unanswered.
+fn bars(svg: &mut String, scale: &Scale, slots: &[HourlyOutcomes]) {
+    let bar_w = scale.bar_w();
     for (i, slot) in slots.iter().enumerate() {
-        let x = LEFT + i as f64 * slot_w + (slot_w - bar_w) / 2.0;
+        let x = LEFT + i as f64 * scale.slot_w + (scale.slot_w - bar_w) / 2.0;
         let mut below = 0.0;
         for (count, colour, what) in [
             (slot.acked, ACKED, "acknowledged"),
@@ -107,8 +159,8 @@ pub fn day_chart(label: &str, start: DateTime<Utc>, hours: &[HourlyOutcomes]) ->
             if count == 0 {
                 continue;
             }
-            let top = y(below + count as f64);
-            let height = y(below) - top;
+            let top = scale.y(below + count as f64);
+            let height = scale.y(below) - top;
             let _ = write!(
                 svg,
                 r#"<rect x="{x:.1}" y="{top:.1}" width="{bar_w:.1}" height="{height:.1}" fill="{colour}"><title>{:02}:00 {count} {what}</title></rect>"#,
@@ -117,7 +169,10 @@ pub fn day_chart(label: &str, start: DateTime<Utc>, hours: &[HourlyOutcomes]) ->
             below += count as f64;
         }
     }
-    // ACK rate per hour with attempts, joined into a line.
+}
+
+/// ACK rate per hour with attempts: points, joined into a line.
+fn rate_line(svg: &mut String, scale: &Scale, slots: &[HourlyOutcomes]) {
     let points: Vec<(f64, f64)> = slots
         .iter()
         .enumerate()
@@ -125,8 +180,8 @@ pub fn day_chart(label: &str, start: DateTime<Utc>, hours: &[HourlyOutcomes]) ->
         .map(|(i, h)| {
             let rate = h.acked as f64 / total(h) as f64;
             (
-                LEFT + (i as f64 + 0.5) * slot_w,
-                TOP + plot_h - rate * plot_h,
+                LEFT + (i as f64 + 0.5) * scale.slot_w,
+                scale.y_of_rate(rate),
             )
         })
         .collect();
@@ -147,8 +202,6 @@ pub fn day_chart(label: &str, start: DateTime<Utc>, hours: &[HourlyOutcomes]) ->
             r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5" fill="{RATE}"/>"#
         );
     }
-    svg.push_str("</svg>");
-    svg
 }
 
 #[cfg(test)]

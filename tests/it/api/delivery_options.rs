@@ -12,18 +12,16 @@ async fn an_ed25519_endpoint_shows_its_public_keys_any_time_and_never_a_secret()
     let app = TestApp::spawn().await;
     let key = app.partner("acme").await;
     let created = app
-        .post(
-            "/api/v1/endpoints",
+        .create_endpoint(
             &key,
             json!({ "url": "https://hooks.acme.example/", "event_types": ["delivered"], "signing_scheme": "ed25519" }),
         )
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    assert_eq!(created.body["signing_scheme"], "ed25519");
-    assert!(created.body.get("secret").is_none(), "{}", created.body);
-    let first = created.body["public_keys"][0].as_str().unwrap().to_owned();
+    assert_eq!(created["signing_scheme"], "ed25519");
+    assert!(created.get("secret").is_none(), "{}", created);
+    let first = created["public_keys"][0].as_str().unwrap().to_owned();
     assert!(first.starts_with("whpk_"), "{first}");
-    let id = created.body["id"].as_str().unwrap().to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/endpoints/{id}");
     assert_eq!(
         app.get(&path, &key).await.body["public_keys"],
@@ -89,19 +87,17 @@ async fn a_rate_limit_is_set_at_creation_changed_and_removed_and_bad_values_are_
     let app = TestApp::spawn().await;
     let key = app.partner("acme").await;
     let created = app
-        .post(
-            "/api/v1/endpoints",
+        .create_endpoint(
             &key,
             json!({ "url": "https://hooks.acme.example/", "event_types": ["delivered"], "rate_limit": { "per_second": 20 } }),
         )
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(
-        created.body["rate_limit"],
+        created["rate_limit"],
         json!({ "per_second": 20, "burst": 20 }),
         "the burst defaults to the rate"
     );
-    let path = format!("/api/v1/endpoints/{}", created.body["id"].as_str().unwrap());
+    let path = format!("/api/v1/endpoints/{}", created["id"].as_str().unwrap());
     let patch = |body| app.call(Method::PATCH, &path, Some(&key), Some(body));
 
     let changed = patch(json!({ "rate_limit": { "per_second": 5, "burst": 50 } })).await;

@@ -13,22 +13,17 @@ async fn a_partner_creates_reads_updates_and_deletes_an_endpoint() {
     let key = app.partner("acme").await;
 
     let created = app
-        .post(
-            "/api/v1/endpoints",
+        .create_endpoint(
             &key,
             json!({ "url": "https://crm.acme.example/hooks", "event_types": ["delivered", "order_confirmed"], "description": "CRM" }),
         )
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    assert!(created.body["secret"]
-        .as_str()
-        .unwrap()
-        .starts_with("whsec_"));
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
     assert_eq!(
-        created.body["event_types"],
+        created["event_types"],
         json!(["order_confirmed", "delivered"])
     );
-    let id = created.body["id"].as_str().unwrap().to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/endpoints/{id}");
 
     let read = app.get(&path, &key).await;

@@ -205,19 +205,22 @@ impl TestApp {
         key.body["key"].as_str().unwrap().to_owned()
     }
 
+    /// Creates an endpoint from `body` for the key's partner and returns
+    /// it as the API answered (the test fails unless the answer is 201).
+    pub async fn create_endpoint(&self, key: &str, body: Value) -> Value {
+        let created = self.post("/api/v1/endpoints", key, body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created.body
+    }
+
     /// Registers an endpoint for the key's partner; returns its id and secret.
     pub async fn endpoint(&self, key: &str, url: &str, types: &[&str]) -> (String, String) {
         let created = self
-            .post(
-                "/api/v1/endpoints",
-                key,
-                json!({ "url": url, "event_types": types }),
-            )
+            .create_endpoint(key, json!({ "url": url, "event_types": types }))
             .await;
-        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
         (
-            created.body["id"].as_str().unwrap().to_owned(),
-            created.body["secret"].as_str().unwrap().to_owned(),
+            created["id"].as_str().unwrap().to_owned(),
+            created["secret"].as_str().unwrap().to_owned(),
         )
     }
 

@@ -51,14 +51,12 @@ async fn an_endpoint_created_without_a_version_receives_v2_payloads() {
     let receiver = Receiver::start();
     let key = app.partner("acme").await;
     let created = app
-        .post(
-            "/api/v1/endpoints",
+        .create_endpoint(
             &key,
             json!({ "url": receiver.url, "event_types": ["delivered"] }),
         )
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    assert_eq!(created.body["schema_version"], "v2");
+    assert_eq!(created["schema_version"], "v2");
 
     app.event("acme", "delivered").await;
     app.reload_router().await;

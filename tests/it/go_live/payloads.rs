@@ -13,14 +13,12 @@ const HIDDEN: &str = "•••• (hidden)";
 
 async fn endpoint_of(app: &TestApp, key: &str, receiver: &Receiver, version: &str) -> String {
     let created = app
-        .post(
-            "/api/v1/endpoints",
+        .create_endpoint(
             key,
             json!({ "url": receiver.url, "event_types": ["out_for_delivery"], "schema_version": version }),
         )
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    created.body["id"].as_str().unwrap().to_owned()
+    created["id"].as_str().unwrap().to_owned()
 }
 
 /// The body `receiver` got, with its OTP (at `otp`) replaced as the log does.

@@ -11,14 +11,12 @@ use crate::api::{Receiver, TestApp};
 async fn test_event_in(app: &TestApp, key: &str, version: &str) -> (Value, Value) {
     let receiver = Receiver::start();
     let created = app
-        .post(
-            "/api/v1/endpoints",
+        .create_endpoint(
             key,
             json!({ "url": receiver.url, "event_types": ["delivered"], "schema_version": version }),
         )
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let id = created.body["id"].as_str().unwrap();
+    let id = created["id"].as_str().unwrap();
     let sent = app
         .post(
             &format!("/api/v1/endpoints/{id}/test"),
