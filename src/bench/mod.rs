@@ -19,14 +19,16 @@
 //! - `report`: JSON and Markdown results.
 
 mod baseline;
-mod cdc;
+mod layout;
 mod measure;
 mod plan;
 mod producer;
 mod report;
+mod run;
 mod scenarios;
 mod sinks;
 mod topics;
+mod traffic;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -136,7 +138,7 @@ pub async fn run(config: &Config, args: BenchArgs) -> Result<(), BenchError> {
                 .enable_all()
                 .build()
                 .map_err(|e| BenchError::new(format!("runtime: {e}")))
-                .and_then(|rt| rt.block_on(scenarios::run_all(&config, &args)));
+                .and_then(|rt| rt.block_on(run::run_all(&config, &args)));
             let _ = tx.send(result);
         })
         .map_err(|e| BenchError::new(format!("thread: {e}")))?;

@@ -16,10 +16,12 @@ use std::io::Write;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
-use super::measure::{self, Tracked};
-use super::report::StepResult;
-use super::scenarios::{self, Sinks, Traffic};
-use super::{Bench, BenchError, StepEnv};
+use crate::bench::layout::{register, Layout};
+use crate::bench::measure::{self, Tracked};
+use crate::bench::plan::Step;
+use crate::bench::report::StepResult;
+use crate::bench::traffic::{self, Sinks, Traffic};
+use crate::bench::{Bench, BenchArgs, BenchError, Kafka, StepEnv};
 
 /// A status no event type maps: rows wait in it until measured.
 const PARKED: &str = "BENCH_PARKED";
@@ -131,7 +133,7 @@ async fn warm_up(
                 "UPDATE orders SET status = 'CONFIRMED' WHERE id = 'w{p}';"
             ))?;
         }
-        let reached = scenarios::progress(tracked, Duration::from_secs(3), || {
+        let reached = traffic::progress(tracked, Duration::from_secs(3), || {
             let got = sinks.received();
             (
                 got >= endpoints,
@@ -158,14 +160,14 @@ pub async fn run(
 ) -> Result<StepResult, BenchError> {
     let (clock, port, layout) = (bench.clock, bench.args.oms_port, &t.layout);
     let sinks = Sinks::start(layout, bench.args.sinks.into(), clock).await?;
-    scenarios::register(env, layout, &sinks.urls).await?;
+    register(env, layout, &sinks.urls).await?;
     prepare_rows(port, &layout.partner_ids(), t.events)?;
     let mut sessions = (0..SESSIONS)
         .map(|_| OmsSession::open(port))
         .collect::<Result<Vec<_>, _>>()?;
     // The topic holds earlier runs' changes: read only what comes now.
     let extra = [("TRACKWIRE_KAFKA__PROPERTIES__AUTO_OFFSET_RESET", "latest")];
-    let mut launch = scenarios::launch(bench, env, "127.0.0.1:0", n, t.scenario);
+    let mut launch = traffic::launch(bench, env, "127.0.0.1:0", n, t.scenario);
     launch.extra = &extra;
     let mut tracked = Tracked::start(launch)?;
     let partners = layout.partners();
@@ -196,7 +198,7 @@ pub async fn run(
         ))?;
     }
     let budget = Duration::from_secs(60 + expected as u64 / 100);
-    scenarios::progress(&mut tracked, budget, || {
+    traffic::progress(&mut tracked, budget, || {
         let got = sinks.received() as usize;
         (
             got >= expected,
@@ -204,7 +206,7 @@ pub async fn run(
         )
     })
     .await?;
-    let delivered = scenarios::wait_durable(&env.db, expected as i64).await?;
+    let delivered = traffic::wait_durable(&env.db, expected as i64).await?;
     let durable_at = clock.now_ns();
     let cpu1 = measure::sample(tracked.pid());
     let attempt_ms = measure::attempt_latency(&env.db).await?;
@@ -212,11 +214,35 @@ pub async fn run(
     drop(tracked);
 
     let receipts = sinks.receipts();
-    let mut result = scenarios::summarize(t, expected, delivered, &receipts, &sent_at, durable_at);
+    let mut result = traffic::summarize(t, expected, delivered, &receipts, &sent_at, durable_at);
     result.attempt_ms = attempt_ms;
     result.stages_ms = stages;
     result.cpu_s = cpu1.cpu_s - cpu0.cpu_s;
     result.cpu_percent = 100.0 * result.cpu_s / ((durable_at - started) as f64 / 1e9).max(1e-9);
     result.peak_rss_mib = cpu1.peak_rss_mib;
     Ok(result)
+}
+
+/// One step on the real broker through the OMS's Debezium connector.
+pub(in crate::bench) fn steps(args: &BenchArgs, steps: &mut Vec<Step>) -> Result<(), BenchError> {
+    let Some(brokers) = &args.brokers else {
+        return Err(BenchError::new(
+            "the cdc scenario needs --brokers and a Debezium connector writing into --oms-topic (scripts/cdc start)",
+        ));
+    };
+    let rate = args.rate.unwrap_or(200.0);
+    steps.push(Step::Cdc(Traffic {
+        scenario: "cdc",
+        label: format!("{rate:.0} changes/s"),
+        layout: Layout::even(args.partners.unwrap_or(10), args.endpoints.unwrap_or(10))?,
+        events: args
+            .count
+            .unwrap_or(if args.quick { 200 } else { rate as usize * 10 }),
+        rate: Some(rate),
+        kafka: Kafka::Real {
+            brokers: brokers.clone(),
+            cdc_topic: Some(args.oms_topic.clone()),
+        },
+    }));
+    Ok(())
 }
