@@ -158,35 +158,52 @@ pub async fn record_outcomes<O: Borrow<Outcome>>(
         .filter_map(|o| o.attempt.as_ref().map(|a| (o.delivery_id, a)))
         .collect();
     if !attempts.is_empty() {
-        let ids: Vec<i64> = attempts.iter().map(|(id, _)| *id).collect();
-        let numbers: Vec<i32> = attempts.iter().map(|(_, a)| a.attempt_number).collect();
-        let triggers: Vec<&str> = attempts.iter().map(|(_, a)| a.trigger.as_str()).collect();
-        let started: Vec<DateTime<Utc>> = attempts.iter().map(|(_, a)| a.started_at).collect();
-        let latency: Vec<i32> = attempts.iter().map(|(_, a)| a.latency_ms).collect();
-        let status: Vec<Option<i32>> = attempts.iter().map(|(_, a)| a.http_status).collect();
-        let class: Vec<Option<&str>> = attempts.iter().map(|(_, a)| a.error_class).collect();
-        let detail: Vec<Option<&str>> = attempts
-            .iter()
-            .map(|(_, a)| a.error_detail.as_deref())
-            .collect();
-        let excerpt: Vec<Option<&str>> = attempts
-            .iter()
-            .map(|(_, a)| a.response_excerpt.as_deref())
-            .collect();
-        client
-            .execute(
-                "INSERT INTO attempts (delivery_id, attempt_number, trigger, started_at, latency_ms,
-                                       http_status, error_class, error_detail, response_excerpt)
-                 SELECT u.* FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::int[],
-                                        $6::int[], $7::text[], $8::text[], $9::text[])
-                     AS u(delivery_id, attempt_number, trigger, started_at, latency_ms,
-                          http_status, error_class, error_detail, response_excerpt)
-                 -- Its event may have been removed during the attempt.
-                 WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = u.delivery_id)",
-                &[&ids, &numbers, &triggers, &started, &latency, &status, &class, &detail, &excerpt],
-            )
-            .await?;
+        insert_attempts(client, &attempts).await?;
     }
+    update_deliveries(client, &outcomes).await
+}
+
+/// Appends the attempts, by delivery id.
+async fn insert_attempts(
+    client: &impl GenericClient,
+    attempts: &[(i64, &AttemptRecord)],
+) -> Result<(), StoreError> {
+    let ids: Vec<i64> = attempts.iter().map(|(id, _)| *id).collect();
+    let numbers: Vec<i32> = attempts.iter().map(|(_, a)| a.attempt_number).collect();
+    let triggers: Vec<&str> = attempts.iter().map(|(_, a)| a.trigger.as_str()).collect();
+    let started: Vec<DateTime<Utc>> = attempts.iter().map(|(_, a)| a.started_at).collect();
+    let latency: Vec<i32> = attempts.iter().map(|(_, a)| a.latency_ms).collect();
+    let status: Vec<Option<i32>> = attempts.iter().map(|(_, a)| a.http_status).collect();
+    let class: Vec<Option<&str>> = attempts.iter().map(|(_, a)| a.error_class).collect();
+    let detail: Vec<Option<&str>> = attempts
+        .iter()
+        .map(|(_, a)| a.error_detail.as_deref())
+        .collect();
+    let excerpt: Vec<Option<&str>> = attempts
+        .iter()
+        .map(|(_, a)| a.response_excerpt.as_deref())
+        .collect();
+    client
+        .execute(
+            "INSERT INTO attempts (delivery_id, attempt_number, trigger, started_at, latency_ms,
+                                   http_status, error_class, error_detail, response_excerpt)
+             SELECT u.* FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::int[],
+                                    $6::int[], $7::text[], $8::text[], $9::text[])
+                 AS u(delivery_id, attempt_number, trigger, started_at, latency_ms,
+                      http_status, error_class, error_detail, response_excerpt)
+             -- Its event may have been removed during the attempt.
+             WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = u.delivery_id)",
+            &[&ids, &numbers, &triggers, &started, &latency, &status, &class, &detail, &excerpt],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Moves each delivery to where its outcome sends it.
+async fn update_deliveries(
+    client: &impl GenericClient,
+    outcomes: &[&Outcome],
+) -> Result<(), StoreError> {
     let ids: Vec<i64> = outcomes.iter().map(|o| o.delivery_id).collect();
     let states: Vec<&str> = outcomes
         .iter()

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::debezium::{Change, Op};
+use super::debezium::{Change, Op, Row};
 use crate::config::CdcConfig;
 use crate::schema::{mask_phone, EventData, EventType, TimeWindow, TrackingUrlTemplate};
 use crate::sms::phone::PhoneOnRecord;
@@ -109,15 +109,36 @@ impl Mapper {
 
     /// Maps one change.
     pub fn map(&self, change: &Change) -> Result<Mapped, MappingError> {
-        match change.op {
-            Op::Delete => return Ok(Mapped::Skip(SkipReason::Delete)),
-            Op::Read => return Ok(Mapped::Skip(SkipReason::Snapshot)),
-            Op::Create if !self.cdc.emit_on_create => {
-                return Ok(Mapped::Skip(SkipReason::CreateIgnored))
-            }
-            Op::Create | Op::Update => {}
+        if let Some(reason) = self.skipped_op(change.op) {
+            return Ok(Mapped::Skip(reason));
         }
         let after = change.after.as_ref().ok_or(MappingError::MissingAfter)?;
+        let transition = match self.transition(change, after)? {
+            Ok(t) => t,
+            Err(reason) => return Ok(Mapped::Skip(reason)),
+        };
+        let mut data = self.event_data(change, after, transition)?;
+        data.clear_fields_not_applicable();
+        Ok(Mapped::Event(Box::new(data)))
+    }
+
+    /// Why a change of this kind makes no event, if it makes none.
+    fn skipped_op(&self, op: Op) -> Option<SkipReason> {
+        match op {
+            Op::Delete => Some(SkipReason::Delete),
+            Op::Read => Some(SkipReason::Snapshot),
+            Op::Create if !self.cdc.emit_on_create => Some(SkipReason::CreateIgnored),
+            Op::Create | Op::Update => None,
+        }
+    }
+
+    /// The row's status change and its event type; or why it makes no event
+    /// (the inner error), or why the record is bad (the outer one).
+    fn transition(
+        &self,
+        change: &Change,
+        after: &Row,
+    ) -> Result<Result<Transition, SkipReason>, MappingError> {
         let cols = &self.cdc.columns;
         let status = required_text(after, &cols.status)?;
         let previous_status = match (&change.before, change.op) {
@@ -125,11 +146,32 @@ impl Mapper {
             _ => None,
         };
         if previous_status.as_deref() == Some(status.as_str()) {
-            return Ok(Mapped::Skip(SkipReason::NoTransition));
+            return Ok(Err(SkipReason::NoTransition));
         }
         let Some(&event_type) = self.status_map.get(&status) else {
-            return Ok(Mapped::Skip(SkipReason::UnmappedStatus));
+            return Ok(Err(SkipReason::UnmappedStatus));
         };
+        Ok(Ok(Transition {
+            status,
+            previous_status,
+            event_type,
+        }))
+    }
+
+    /// The event of a status change: the configured columns read from the
+    /// row after it.
+    fn event_data(
+        &self,
+        change: &Change,
+        after: &Row,
+        transition: Transition,
+    ) -> Result<EventData, MappingError> {
+        let cols = &self.cdc.columns;
+        let Transition {
+            status,
+            previous_status,
+            event_type,
+        } = transition;
         let order_id = required_text(after, &cols.order_id)?;
         let partner_id = required_text(after, &cols.partner_id)?;
         let occurred_at = match opt_col(&cols.occurred_at)
@@ -191,9 +233,15 @@ impl Mapper {
         if let (Some(start), Some(end)) = (start, end) {
             data.estimated_delivery_window = Some(TimeWindow { start, end });
         }
-        data.clear_fields_not_applicable();
-        Ok(Mapped::Event(Box::new(data)))
+        Ok(data)
     }
+}
+
+/// A status change that maps to an event type.
+struct Transition {
+    status: String,
+    previous_status: Option<String>,
+    event_type: EventType,
 }
 
 /// When the source committed the change; falls back to when the connector saw
