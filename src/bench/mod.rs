@@ -74,6 +74,11 @@ pub struct BenchArgs {
     /// `steady` and `max`: events in all (C).
     #[arg(long)]
     pub count: Option<usize>,
+    /// `isolation`: rounds of the healthy and the sick step, one after the
+    /// other; the report gives the median of the rounds' ratios, so one
+    /// run gives a stable answer (1 when quick).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub isolation_rounds: u16,
     /// Sink servers the healthy endpoints are spread over.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub sinks: u16,

@@ -121,15 +121,20 @@ pub struct StepResult {
     pub p99_ratio: Option<f64>,
 }
 
-/// Healthy endpoints beside sick ones, against the same layout all healthy.
+/// Healthy endpoints beside sick ones, against the same layout all healthy,
+/// over rounds of the two steps.
 #[derive(Debug, Serialize)]
 pub struct Isolation {
-    /// p99 with every endpoint healthy.
+    /// Median p99 with every endpoint healthy.
     pub reference_p99_ms: f64,
-    /// p99 of the healthy endpoints with 10% black holes and 10% failing.
+    /// Median p99 of the healthy endpoints with 10% black holes and 10%
+    /// failing.
     pub healthy_p99_ms: f64,
-    /// `healthy_p99_ms / reference_p99_ms` (target: at most 1.2).
+    /// Median of the rounds' `healthy / reference` p99 ratios (target: at
+    /// most 1.1).
     pub ratio: f64,
+    /// Each round's ratio, in the order run.
+    pub ratios: Vec<f64>,
 }
 
 /// One `idle-scale` step.
@@ -214,8 +219,16 @@ impl Report {
         if let Some(i) = &self.isolation {
             let _ = writeln!(
                 s,
-                "Isolation: healthy p99 {:.2} ms with 10% black holes and 10% failing, {:.2} ms all healthy: {:.2}x.\n",
-                i.healthy_p99_ms, i.reference_p99_ms, i.ratio
+                "Isolation: healthy p99 {:.2} ms with 10% black holes and 10% failing, {:.2} ms all healthy (medians): {:.2}x, the median of {} rounds ({}).\n",
+                i.healthy_p99_ms,
+                i.reference_p99_ms,
+                i.ratio,
+                i.ratios.len(),
+                i.ratios
+                    .iter()
+                    .map(|r| format!("{r:.2}x"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         if !self.idle.is_empty() {
