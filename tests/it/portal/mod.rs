@@ -8,6 +8,8 @@ mod isolation;
 mod phone;
 mod rate_limit;
 mod signing;
+mod sms_browser;
+pub mod steps;
 mod tracking_browser;
 mod versions;
 pub mod webdriver;

@@ -1,10 +1,15 @@
 //! The built-in SMS through a real Kannel (bearerbox + smsbox started by
 //! `scripts/kannel`) to an SMPP SMSC simulator: texts and DLT TLVs on the
-//! wire, delivery reports, the gateway down and back, STOP, isolation.
+//! wire, delivery reports, the gateway down and back, STOP, isolation; and
+//! through the real service process (`live`): kill -9 mid-flow (`kill`),
+//! the OTP nowhere but in its SMS (`otp`).
 
 mod api;
 mod gateway;
+mod kill;
+mod live;
 mod measure;
+mod otp;
 mod smsc;
 
 use std::net::TcpListener;

@@ -70,7 +70,13 @@ async fn render(
 ) -> Result<HttpResponse, PortalError> {
     let on = tracking_on(state, signed.partner()).await?;
     let body = view::page(forms, &signed.session, notice, on);
-    let page = html::page(status, "SMS templates", Some(&signed.session), Nav::Sms, &body);
+    let page = html::page(
+        status,
+        "SMS templates",
+        Some(&signed.session),
+        Nav::Sms,
+        &body,
+    );
     Ok(html::with_own_script(page))
 }
 
