@@ -5,6 +5,7 @@
 //! the OTP nowhere but in its SMS (`otp`).
 
 mod api;
+mod edges;
 mod gateway;
 mod kill;
 mod live;
@@ -118,6 +119,8 @@ pub struct Rig {
     pub kannel: KannelBoxes,
     pub gateway: Arc<Kannel>,
     pub settings: SenderSettings,
+    /// The port of trackwire's HTTP server (Kannel's callbacks).
+    pub http_port: u16,
 }
 
 impl Rig {
@@ -156,6 +159,7 @@ impl Rig {
             kannel,
             gateway,
             settings,
+            http_port,
         };
         assert!(
             crate::harness::eventually(Duration::from_secs(15), || rig.smsc.bound()).await,

@@ -163,7 +163,7 @@ fn card(form: &Form, session: &Session) -> String {
         out,
         r#"<section class="card sms-type" id="{ty}" data-type="{ty}">
 <h2>{name} <span class="sms-state" id="state-{ty}">{badge}</span></h2>{error}
-<form method="post" action="/portal/sms/{ty}" class="sms-form" data-type="{ty}">{csrf}
+<form method="post" action="/portal/sms/{ty}#{ty}" class="sms-form" data-type="{ty}">{csrf}
 <div class="checks"><label><input type="checkbox" id="enabled-{ty}" name="enabled" value="1"{checked}> Send this SMS</label></div>
 <label for="text-{ty}">Text</label>
 <textarea id="text-{ty}" name="text" rows="3" maxlength="1000"{text_invalid}>
