@@ -9,6 +9,7 @@ mod phone;
 mod rate_limit;
 mod signing;
 mod sms_browser;
+mod sms_forms;
 pub mod steps;
 mod tracking_browser;
 mod versions;
