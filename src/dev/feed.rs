@@ -20,6 +20,10 @@ pub struct OrderRow {
     pub merchant_order_ref: Option<String>,
     /// End customer.
     pub customer_id: Option<String>,
+    /// End customer's mobile number, as the OMS stored it (the built-in
+    /// SMS); left out of the row when unknown, as in an OMS without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_phone: Option<String>,
     /// Rider assigned.
     pub rider_name: Option<String>,
     /// Rider's phone, unmasked (trackwire masks it).

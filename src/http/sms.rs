@@ -89,6 +89,7 @@ async fn delivery_report(state: web::Data<AppState>, q: web::Query<DlrQuery>) ->
     .await;
     match result {
         Ok(Some(partner)) => {
+            tracing::debug!(sms = id, %partner, state = reported.as_str(), "SMS delivery report recorded");
             if let Some(outcome) = SmsOutcome::of_state(reported.as_str()) {
                 if reported != SmsState::Accepted {
                     SmsCounted {

@@ -2,12 +2,13 @@
 //! alphabet (160 characters in one SMS, 153 per part when concatenated),
 //! UCS-2 otherwise (70, or 67 per part).
 
-/// The GSM 03.38 basic alphabet, one septet each.
-const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+/// The GSM 03.38 basic alphabet, one septet each. The portal's live
+/// preview counts with this same string.
+pub const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
 ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 
 /// The extension table: an escape septet plus one, so two septets each.
-const GSM_EXTENDED: &str = "^{}\\[~]|€\x0c";
+pub const GSM_EXTENDED: &str = "^{}\\[~]|€\x0c";
 
 /// The alphabet a text is sent in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -126,6 +126,8 @@ async fn send_one<G: SmsGateway>(
         Ok(()) => {
             let parts = i32::try_from(size.count).unwrap_or(i32::MAX);
             outbox::mark_accepted(&**client, sms.id, parts).await?;
+            // Ids only: the text may hold the OTP, the number is personal.
+            tracing::debug!(sms = sms.id, partner = %sms.partner_id, event_type = %sms.event.event_type, parts, "SMS accepted by the gateway");
             count(SmsOutcome::Accepted);
             Ok(())
         }

@@ -99,6 +99,8 @@ pub enum Nav {
     Orders,
     /// Built-in tracking setting.
     Tracking,
+    /// SMS templates (built-in tracking).
+    Sms,
     /// Pages outside the navigation (sign-in, errors).
     None,
 }
@@ -123,13 +125,14 @@ pub fn page(
                 format!(r#"<a href="{href}"{current}>{label}</a>"#)
             };
             format!(
-                r#"<nav>{}{}{}{}{}</nav>
+                r#"<nav>{}{}{}{}{}{}</nav>
 <form method="post" action="/portal/logout" class="signout">{}<span class="who">{}</span> <button class="link">Sign out</button></form>"#,
                 link(Nav::Endpoints, "/portal/endpoints", "Endpoints"),
                 link(Nav::Events, "/portal/events", "Event log"),
                 link(Nav::Health, "/portal/health", "Health"),
                 link(Nav::Orders, "/portal/orders", "Orders"),
                 link(Nav::Tracking, "/portal/tracking", "Built-in tracking"),
+                link(Nav::Sms, "/portal/sms", "SMS"),
                 csrf_field(s),
                 Esc(&s.partner_name),
             )
@@ -171,6 +174,19 @@ pub fn page(
 /// A 200 page.
 pub fn ok(title: &str, session: &Session, nav: Nav, body: &str) -> HttpResponse {
     page(StatusCode::OK, title, Some(session), nav, body)
+}
+
+/// `page` allowed to run the portal's own scripts (`/portal/static/…`) and
+/// fetch from the portal; inline script stays forbidden.
+pub fn with_own_script(mut page: HttpResponse) -> HttpResponse {
+    page.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; \
+             img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    page
 }
 
 /// A short notice box; `kind` as for [`badge`].
@@ -242,6 +258,12 @@ form.inline{display:inline}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:8px 16px;margin:8px 0}
 .grid>div{min-width:0;overflow-wrap:anywhere}
 .grid>div>span:first-child{display:block;font-size:12px;color:#616e7c}
+.invalid{border-color:#c62828!important;background:#fff5f5!important}
+.preview-box{background:#f0f4f8;border-radius:6px;padding:8px 10px;margin:10px 0;max-width:560px}
+.preview-box pre{background:#fff;min-height:1.5em}
+.preview-box p{margin:4px 0}
+.live-error{color:#a61b1b}
+.live-error:empty{display:none}
 .pager{display:flex;gap:12px;align-items:center;margin:12px 0}
 svg{width:100%;height:auto;display:block}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;color:#616e7c}

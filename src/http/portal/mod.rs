@@ -10,7 +10,8 @@
 //!   as pages.
 //! - one file per page: `login`, `endpoints`, `test_event`, `events`, `health`,
 //!   `tracking` (the built-in tracking setting); `orders`, the live orders
-//!   dashboard of built-in tracking.
+//!   dashboard of built-in tracking; `sms`, the SMS templates with their
+//!   live preview.
 
 pub mod chart;
 pub mod endpoints;
@@ -21,6 +22,7 @@ pub mod html;
 pub mod login;
 pub mod orders;
 pub mod session;
+pub mod sms;
 pub mod test_event;
 pub mod tracking;
 
@@ -63,6 +65,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/live/orders/{id}", web::get().to(orders::detail_live))
             .route("/static/live.js", web::get().to(orders::script))
             .route("/orders/{id}", web::get().to(orders::detail))
-            .route("/orders/{id}/new-link", web::post().to(orders::new_link)),
+            .route("/orders/{id}/new-link", web::post().to(orders::new_link))
+            .route("/sms", web::get().to(sms::page))
+            .route("/sms/{event_type}", web::post().to(sms::save))
+            .route("/static/sms.js", web::get().to(sms::script)),
     );
 }

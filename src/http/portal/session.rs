@@ -119,6 +119,16 @@ impl FormData {
             .map_or("", |(_, v)| v.trim())
     }
 
+    /// The first value of `name` exactly as typed (a text whose spaces
+    /// matter), with the browser's CRLF line ends back to LF; `""` when
+    /// absent.
+    pub fn raw(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or_else(String::new, |(_, v)| v.replace("\r\n", "\n"))
+    }
+
     /// Every value of `name`.
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0

@@ -66,6 +66,8 @@ tracking page your customers can open from a link (webhooks of schema v2 carry i
 delivery window and the rider's first name while the order is out for delivery, the reason and next
 step after a failed attempt, and a return's progress. It never shows the delivery code (OTP), a phone
 number, an address or a customer id.</p>
+<p>With tracking on, trackwire can also text your customers at each event (the OTP while out for
+delivery): write and switch on each SMS on the <a href="/portal/sms" id="sms-link">SMS templates</a> page.</p>
 <p>You can use it and endpoints at once. Turning it off stops new tracking pages and takes the
 existing ones offline; the orders you have stay on the Orders page, and turning it on again brings
 their pages back.</p>

@@ -4,39 +4,19 @@
 //! event retried by hand. Screenshots of the main pages go to
 //! `target/portal-screenshots/`.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use trackwire::dev::feed::new_order;
 use trackwire::schema::{json_schema, SchemaVersion};
 
-use super::webdriver::{free_port, Driver};
+use super::steps::{screenshots, Portal};
+use super::webdriver::Driver;
 use crate::harness::TestEnv;
 use crate::receiver::{Behavior, Received, Receiver};
 
 const OPERATOR: &str = "operator-token-for-the-browser-test-0123456789";
 const WAIT: Duration = Duration::from_secs(30);
-
-/// One HTTP request to the service; the status and the body as JSON.
-pub async fn request(method: &str, url: &str, token: Option<&str>) -> Option<(u16, Value)> {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut req = hyper::Request::builder().method(method).uri(url);
-    if let Some(token) = token {
-        req = req.header("authorization", format!("Bearer {token}"));
-    }
-    let resp = client
-        .request(req.body(Full::new(Bytes::new())).ok()?)
-        .await
-        .ok()?;
-    let status = resp.status().as_u16();
-    let body = resp.into_body().collect().await.ok()?.to_bytes();
-    Some((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
-}
 
 /// The endpoint was added without choosing a version: it gets v2, and its
 /// payloads validate against `schemas/v2.json`.
@@ -55,57 +35,27 @@ fn assert_is_v2(received: &Received) {
     assert_eq!(received.header("webhook-schema-version"), "v2");
 }
 
-pub fn screenshots() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/portal-screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    dir
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_partner_goes_live_and_retries_a_failed_event_in_chromium() {
     let shots = screenshots();
     let env = TestEnv::new(1).await;
     let receiver = Receiver::start(Behavior::Status(200)).await;
     env.partner("acme").await;
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut service = env.service(&[
-        ("TRACKWIRE_HTTP__LISTEN", &listen),
-        ("TRACKWIRE_HTTP__OPERATOR_TOKEN", OPERATOR),
-        ("TRACKWIRE_DELIVERY__RETRY_SCHEDULE", "100ms"),
-    ]);
-    let base = format!("http://{listen}");
-    let deadline = Instant::now() + WAIT;
-    while request("GET", &format!("{base}/health/ready"), None)
-        .await
-        .map(|(s, _)| s)
-        != Some(200)
-    {
-        service.assert_running();
-        assert!(Instant::now() < deadline, "not ready:\n{}", service.logs());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-
-    // The operator issues a sign-in link.
-    let (status, link) = request(
-        "POST",
-        &format!("{base}/api/v1/partners/acme/portal-link"),
-        Some(OPERATOR),
+    let mut portal = Portal::start(
+        &env,
+        OPERATOR,
+        &[("TRACKWIRE_DELIVERY__RETRY_SCHEDULE", "100ms")],
     )
-    .await
-    .expect("portal link");
-    assert_eq!(status, 201, "{link}");
-    let link = link["url"].as_str().unwrap().to_owned();
-    assert!(link.starts_with(&base), "{link}");
-
+    .await;
+    let base = portal.base.clone();
     let driver = Driver::start(&env.dir.join("chromedriver.log")).await;
     let browser = driver.session().await;
 
     // The partner: link → portal → endpoint → test event → 200.
     let started = Instant::now();
-    browser.goto(&link).await;
-    browser.screenshot(&shots.join("01-sign-in.png")).await;
-    browser.click("#continue").await;
+    portal
+        .sign_in(&browser, "acme", Some(&shots.join("01-sign-in.png")))
+        .await;
     assert!(browser.url().await.ends_with("/portal/endpoints"));
     browser
         .screenshot(&shots.join("02-endpoints-empty.png"))
@@ -200,5 +150,5 @@ async fn a_new_partner_goes_live_and_retries_a_failed_event_in_chromium() {
     browser.goto(&event_page).await;
     browser.screenshot(&shots.join("11-phone-event.png")).await;
     browser.quit().await;
-    service.assert_running();
+    portal.service.assert_running();
 }

@@ -5,13 +5,13 @@
 //! Screenshots at desktop and phone width go to
 //! `target/portal-screenshots/tracking-*.png`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use trackwire::dev::feed::{advance, new_order, OrderRow};
 
-use super::browser::{request, screenshots};
-use super::webdriver::{free_port, Driver, Session};
+use super::steps::{fits_width, screenshots, Portal};
+use super::webdriver::{Driver, Session};
 use crate::harness::TestEnv;
 
 const OPERATOR: &str = "operator-token-for-the-tracking-browser-test-01234";
@@ -64,37 +64,13 @@ async fn a_merchant_turns_tracking_on_and_follows_an_order_through_every_event_i
     let shots = screenshots();
     let env = TestEnv::new(1).await;
     env.partner("corner-shop").await;
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut service = env.service(&[
-        ("TRACKWIRE_HTTP__LISTEN", &listen),
-        ("TRACKWIRE_HTTP__OPERATOR_TOKEN", OPERATOR),
-    ]);
-    let base = format!("http://{listen}");
-    let deadline = Instant::now() + WAIT;
-    while request("GET", &format!("{base}/health/ready"), None)
-        .await
-        .map(|(s, _)| s)
-        != Some(200)
-    {
-        service.assert_running();
-        assert!(Instant::now() < deadline, "not ready:\n{}", service.logs());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (status, link) = request(
-        "POST",
-        &format!("{base}/api/v1/partners/corner-shop/portal-link"),
-        Some(OPERATOR),
-    )
-    .await
-    .expect("portal link");
-    assert_eq!(status, 201, "{link}");
+    let mut portal = Portal::start(&env, OPERATOR, &[]).await;
+    let base = portal.base.clone();
     let driver = Driver::start(&env.dir.join("chromedriver.log")).await;
     let browser = driver.session().await;
 
     // Sign in, and turn built-in tracking on: no endpoint, no key.
-    browser.goto(link["url"].as_str().unwrap()).await;
-    browser.click("#continue").await;
+    portal.sign_in(&browser, "corner-shop", None).await;
     browser.goto(&format!("{base}/portal/tracking")).await;
     assert!(browser.text("#tracking-state").await.contains("Off"));
     browser
@@ -197,15 +173,8 @@ async fn a_merchant_turns_tracking_on_and_follows_an_order_through_every_event_i
     browser
         .screenshot(&shots.join("tracking-20-phone-page.png"))
         .await;
-    let fits: Value = browser
-        .execute(
-            "return document.documentElement.scrollWidth <= window.innerWidth;",
-            json!([]),
-        )
-        .await;
-    assert_eq!(
-        fits,
-        Value::Bool(true),
+    assert!(
+        fits_width(&browser).await,
         "the tracking page scrolls sideways on a phone"
     );
     browser.goto(&dashboard).await;
@@ -217,5 +186,5 @@ async fn a_merchant_turns_tracking_on_and_follows_an_order_through_every_event_i
         .screenshot(&shots.join("tracking-22-phone-detail.png"))
         .await;
     browser.quit().await;
-    service.assert_running();
+    portal.service.assert_running();
 }

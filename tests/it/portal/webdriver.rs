@@ -220,12 +220,20 @@ impl Session<'_> {
         }
     }
 
-    /// Clicks the element `css` selects.
+    /// Clicks the element `css` selects and waits for the page it leads to.
     pub async fn click(&self, css: &str) {
-        // Every click in these tests submits a form or follows a link. The
-        // click may return before the next page has replaced this one, so
-        // wait until this page's root element is gone.
+        // The click may return before the next page has replaced this one,
+        // so wait until this page's root element is gone.
         let before = self.try_find("html").await;
+        self.click_in_place(css).await;
+        if let Some(old) = before {
+            self.wait_stale(&old, Duration::from_secs(20)).await;
+        }
+    }
+
+    /// Clicks the element `css` selects on this page (a checkbox): no
+    /// navigation is waited for.
+    pub async fn click_in_place(&self, css: &str) {
         let id = self.find(css).await;
         self.cmd(
             Method::POST,
@@ -233,9 +241,6 @@ impl Session<'_> {
             Some(json!({})),
         )
         .await;
-        if let Some(old) = before {
-            self.wait_stale(&old, Duration::from_secs(20)).await;
-        }
     }
 
     /// Waits until `element` no longer belongs to the page (it navigated).

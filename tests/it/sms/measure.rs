@@ -1,11 +1,14 @@
-//! Figures for the README: SMS per second through Kannel to the SMSC, and
-//! the time from an event's commit to its SMS at the SMSC with the default
-//! pacing. Run with `cargo test --locked --test it -- --ignored sms::measure`.
+//! Figures for the README: SMS per second through Kannel to the SMSC, the
+//! time from an event's commit to its SMS at the SMSC with the default
+//! pacing, and the time from the OMS change on Kafka to the SMSC through the
+//! running service. Run with
+//! `scripts/test --test it -- --ignored sms::measure --nocapture`.
 
 use std::time::{Duration, Instant};
 
 use trackwire::schema::EventType;
 
+use super::live::{order_with_phone, LiveSms};
 use super::{sms_event, Rig};
 use crate::tracking::ingest;
 
@@ -89,5 +92,44 @@ async fn sms_per_second_and_latency_to_the_smsc() {
         pct(50),
         pct(95),
         latencies.last().unwrap()
+    );
+}
+
+/// p50, p95 and max of `latencies` (sorted here).
+fn percentiles(latencies: &mut [Duration]) -> String {
+    latencies.sort();
+    let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    format!(
+        "p50 {:?}, p95 {:?}, max {:?}",
+        pct(50),
+        pct(95),
+        latencies[latencies.len() - 1]
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check: run it on purpose"]
+async fn status_change_on_kafka_to_the_smsc_through_the_service() {
+    let live = LiveSms::start().await;
+    live.partner("measlive", "SHOPML", "1112").await;
+    // The default pacing: 200 ms rounds, 20 SMS a second per partner.
+    let _service = live.service(&[]).await;
+    let mut latencies = Vec::new();
+    for i in 0..30 {
+        let before = live.smsc.received().len();
+        let row = order_with_phone(&format!("L{i:03}"), "measlive");
+        let changed = Instant::now();
+        live.env.change("c", None, &row).await;
+        let smsc = live.smsc.clone();
+        assert!(
+            crate::harness::eventually(Duration::from_secs(20), || smsc.received().len() > before)
+                .await
+        );
+        latencies.push(live.smsc.received()[before].at - changed);
+        tokio::time::sleep(Duration::from_millis(37 * (i as u64 % 5))).await;
+    }
+    println!(
+        "status change (CDC record sent to Kafka) -> SMSC through trackwire run and Kannel: {}",
+        percentiles(&mut latencies)
     );
 }

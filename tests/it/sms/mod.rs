@@ -1,10 +1,16 @@
 //! The built-in SMS through a real Kannel (bearerbox + smsbox started by
 //! `scripts/kannel`) to an SMPP SMSC simulator: texts and DLT TLVs on the
-//! wire, delivery reports, the gateway down and back, STOP, isolation.
+//! wire, delivery reports, the gateway down and back, STOP, isolation; and
+//! through the real service process (`live`): kill -9 mid-flow (`kill`),
+//! the OTP nowhere but in its SMS (`otp`).
 
 mod api;
+mod edges;
 mod gateway;
+mod kill;
+mod live;
 mod measure;
+mod otp;
 mod smsc;
 
 use std::net::TcpListener;
@@ -113,6 +119,8 @@ pub struct Rig {
     pub kannel: KannelBoxes,
     pub gateway: Arc<Kannel>,
     pub settings: SenderSettings,
+    /// The port of trackwire's HTTP server (Kannel's callbacks).
+    pub http_port: u16,
 }
 
 impl Rig {
@@ -151,6 +159,7 @@ impl Rig {
             kannel,
             gateway,
             settings,
+            http_port,
         };
         assert!(
             crate::harness::eventually(Duration::from_secs(15), || rig.smsc.bound()).await,

@@ -169,7 +169,7 @@ pub async fn list(
     };
     let live = format!("/portal/live/orders?{}", query.with_page());
     let body = view::list_page(&query, &page, on, &live, LIVE_EVERY_MS);
-    Ok(with_script(html::ok(
+    Ok(html::with_own_script(html::ok(
         "Orders",
         &signed.session,
         Nav::Orders,
@@ -231,7 +231,7 @@ pub async fn detail(
     };
     let live = format!("/portal/live/orders/{}", html::query_value(&id));
     let body = view::order_page(&page, &signed.session, &notice, &live, LIVE_EVERY_MS);
-    Ok(with_script(html::ok(
+    Ok(html::with_own_script(html::ok(
         "Order",
         &signed.session,
         Nav::Orders,
@@ -272,18 +272,6 @@ pub async fn script() -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(include_str!("live.js"))
-}
-
-/// A portal page that may run the portal's own script and fetch from it.
-fn with_script(mut page: HttpResponse) -> HttpResponse {
-    page.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; \
-             img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    page
 }
 
 /// A live fragment: never cached, marked so the script knows it is one.
